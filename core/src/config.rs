@@ -1,0 +1,363 @@
+//! Run configuration: the TOML a user writes (`RawConfig`), its resolved, hashed form
+//! (`ResolvedRun`) and the run id derived from it (design.md §7).
+//!
+//! Machine-local settings (dataset roots, threads) never enter the hash: the same experiment has
+//! the same id on every machine.
+
+use crate::{Finding, LabelPolicy, Normalization, PreprocessSpec, ResizeFilter, SHARED9, SourceId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// Version of the resolved-run schema; part of the hash, so a change of meaning changes ids.
+const RESOLVED_SCHEMA: u32 = 1;
+
+/// The model section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Registered architecture name (`cxr-train models` lists them).
+    pub arch: String,
+    /// Input channels: 1 (grayscale) or 3.
+    #[serde(default = "one")]
+    pub in_chans: u32,
+    /// Square input side in pixels.
+    pub image_size: u32,
+    /// Dropout probability before the classifier.
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+/// The data section (names only; roots are machine-local).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Training dataset (CheXpert format).
+    #[serde(default = "chexpert")]
+    pub train: SourceId,
+    /// Fraction of training patients held out as internal validation (by patient hash).
+    #[serde(default = "val_fraction")]
+    pub val_fraction: f64,
+    /// Keep frontal images only.
+    #[serde(default = "yes")]
+    pub frontal_only: bool,
+}
+
+/// The optimisation section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Passes over the training split.
+    pub epochs: u32,
+    /// Images per step.
+    pub batch_size: u32,
+    /// AdamW learning rate.
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    #[serde(default = "weight_decay")]
+    pub weight_decay: f64,
+    /// Seed for initialisation, shuffling and augmentation.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// Optional preprocessing overrides (size and channels come from the model section).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PreprocessConfig {
+    /// Resampling filter.
+    pub filter: Option<ResizeFilter>,
+    /// Intensity normalization.
+    pub normalization: Option<Normalization>,
+}
+
+/// The label set: `"shared9"` or an explicit list of finding names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LabelsConfig {
+    /// A named set.
+    Named(String),
+    /// An explicit ordered list.
+    List(Vec<Finding>),
+}
+
+/// The config file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Model.
+    pub model: ModelConfig,
+    /// Label set (default `"shared9"`).
+    #[serde(default = "shared9")]
+    pub labels: LabelsConfig,
+    /// Data.
+    #[serde(default = "default_data")]
+    pub data: DataConfig,
+    /// Optimisation.
+    pub train: TrainConfig,
+    /// Training label policy.
+    #[serde(default)]
+    pub label_policy: LabelPolicy,
+    /// Preprocessing overrides.
+    #[serde(default)]
+    pub preprocess: PreprocessConfig,
+}
+
+fn one() -> u32 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn chexpert() -> SourceId {
+    SourceId::Chexpert
+}
+fn val_fraction() -> f64 {
+    0.1
+}
+fn weight_decay() -> f64 {
+    1e-4
+}
+fn shared9() -> LabelsConfig {
+    LabelsConfig::Named("shared9".into())
+}
+fn default_data() -> DataConfig {
+    DataConfig { train: chexpert(), val_fraction: val_fraction(), frontal_only: true }
+}
+
+/// The resolved run: defaults filled, names checked, the dataset replaced by its manifest hash.
+/// Its canonical JSON is what the run id hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvedRun {
+    /// Schema of this struct.
+    pub schema: u32,
+    /// Model.
+    pub model: ModelConfig,
+    /// Ordered label set.
+    pub labels: Vec<Finding>,
+    /// Training label policy.
+    pub label_policy: LabelPolicy,
+    /// Preprocessing (complete).
+    pub preprocess: PreprocessSpec,
+    /// Optimisation.
+    pub train: TrainConfig,
+    /// Data settings.
+    pub data: DataConfig,
+    /// blake3 of the training dataset's index manifest (labels and image list), so a changed
+    /// dataset gives a new run id.
+    pub train_manifest_hash: String,
+}
+
+/// A config that cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable file.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax or schema error (unknown keys included).
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// File.
+        path: String,
+        /// Parser message (names the key and line).
+        message: String,
+    },
+    /// A value out of range or an unknown name.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+impl RawConfig {
+    /// Parse a config file; unknown keys are rejected.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`], naming the file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = fs_err::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => {
+                ConfigError::Parse { path: path.display().to_string(), message }
+            }
+            other => other,
+        })
+    }
+
+    /// Parse TOML text.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`].
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })
+    }
+
+    /// Resolve: fill defaults, check values, check the architecture with `arch_known`, and bind
+    /// the training data by its manifest hash.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] with the reason.
+    pub fn resolve(
+        &self,
+        arch_known: impl Fn(&str) -> Result<(), String>,
+        train_manifest_hash: &str,
+    ) -> Result<ResolvedRun, ConfigError> {
+        let inv = |m: String| Err(ConfigError::Invalid(m));
+        arch_known(&self.model.arch).map_err(ConfigError::Invalid)?;
+        if !matches!(self.model.in_chans, 1 | 3) {
+            return inv(format!("model.in_chans must be 1 or 3, got {}", self.model.in_chans));
+        }
+        if !(16..=4096).contains(&self.model.image_size) {
+            return inv(format!("model.image_size must be in 16..=4096, got {}", self.model.image_size));
+        }
+        if !(0.0..1.0).contains(&self.model.dropout) {
+            return inv(format!("model.dropout must be in [0, 1), got {}", self.model.dropout));
+        }
+        if !(0.0..0.9).contains(&self.data.val_fraction) || self.data.val_fraction <= 0.0 {
+            return inv(format!("data.val_fraction must be in (0, 0.9), got {}", self.data.val_fraction));
+        }
+        if self.train.epochs == 0 || self.train.batch_size == 0 {
+            return inv("train.epochs and train.batch_size must be at least 1".into());
+        }
+        if !(self.train.lr > 0.0 && self.train.lr.is_finite()) {
+            return inv(format!("train.lr must be positive, got {}", self.train.lr));
+        }
+        self.label_policy.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let labels = match &self.labels {
+            LabelsConfig::Named(n) if n == "shared9" => SHARED9.to_vec(),
+            LabelsConfig::Named(n) => return inv(format!("unknown label set {n:?}; valid: \"shared9\" or a list of findings")),
+            LabelsConfig::List(l) => {
+                let mut seen = std::collections::HashSet::new();
+                if l.is_empty() || !l.iter().all(|f| seen.insert(*f)) {
+                    return inv("labels must be a non-empty list without repeats".into());
+                }
+                l.clone()
+            }
+        };
+        let mut preprocess = PreprocessSpec::default_for(self.model.image_size, self.model.in_chans);
+        if let Some(f) = self.preprocess.filter {
+            preprocess.filter = f;
+        }
+        if let Some(n) = self.preprocess.normalization {
+            let Normalization::Standardize { std, .. } = n;
+            if std.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                return inv(format!("preprocess.normalization.std must be positive, got {std}"));
+            }
+            preprocess.normalization = n;
+        }
+        Ok(ResolvedRun {
+            schema: RESOLVED_SCHEMA,
+            model: self.model.clone(),
+            labels,
+            label_policy: self.label_policy,
+            preprocess,
+            train: self.train.clone(),
+            data: self.data.clone(),
+            train_manifest_hash: train_manifest_hash.to_string(),
+        })
+    }
+}
+
+impl ResolvedRun {
+    /// Canonical JSON (struct field order, no whitespace): the hashed payload.
+    #[must_use]
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Full blake3 hex of the canonical JSON.
+    #[must_use]
+    pub fn config_hash(&self) -> String {
+        blake3::hash(self.canonical_json().as_bytes()).to_hex().to_string()
+    }
+
+    /// `<arch>-<first 12 hex of the config hash>`.
+    #[must_use]
+    pub fn run_id(&self) -> RunId {
+        RunId(format!("{}-{}", self.model.arch, &self.config_hash()[..12]))
+    }
+}
+
+/// A run's identity: `<arch>-<hash12>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunId(pub String);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: &str = r#"
+        [model]
+        arch = "resnet18"
+        image_size = 64
+        [train]
+        epochs = 2
+        batch_size = 8
+        lr = 0.001
+    "#;
+    const CFG_REORDERED: &str = r#"
+        [train]
+        lr = 0.001
+        batch_size = 8
+        epochs = 2
+        [model]
+        image_size = 64
+        arch = "resnet18"
+    "#;
+    fn known(a: &str) -> Result<(), String> {
+        if a == "resnet18" { Ok(()) } else { Err(format!("unknown architecture {a:?}")) }
+    }
+
+    #[test]
+    fn same_config_same_id_regardless_of_key_order() {
+        let a = RawConfig::from_toml(CFG).unwrap().resolve(known, "m1").unwrap();
+        let b = RawConfig::from_toml(CFG_REORDERED).unwrap().resolve(known, "m1").unwrap();
+        assert_eq!(a.run_id(), b.run_id());
+        assert!(a.run_id().0.starts_with("resnet18-"));
+        assert_eq!(a.run_id().0.len(), "resnet18-".len() + 12);
+    }
+
+    #[test]
+    fn different_data_or_hyperparameter_changes_id() {
+        let raw = RawConfig::from_toml(CFG).unwrap();
+        let a = raw.resolve(known, "m1").unwrap();
+        assert_ne!(a.run_id(), raw.resolve(known, "m2").unwrap().run_id());
+        let mut raw2 = raw.clone();
+        raw2.train.lr = 0.01;
+        assert_ne!(a.run_id(), raw2.resolve(known, "m1").unwrap().run_id());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected() {
+        let e = RawConfig::from_toml(&format!("{CFG}\n[extra]\nx = 1")).unwrap_err();
+        assert!(e.to_string().contains("extra"), "{e}");
+        let e = RawConfig::from_toml(&CFG.replace("lr = 0.001", "lr = 0.001\nlrr = 2")).unwrap_err();
+        assert!(e.to_string().contains("lrr"), "{e}");
+        let raw = RawConfig::from_toml(&CFG.replace("resnet18", "resnet19")).unwrap();
+        assert!(raw.resolve(known, "m").unwrap_err().to_string().contains("resnet19"));
+        let raw = RawConfig::from_toml(&CFG.replace("image_size = 64", "image_size = 64\nin_chans = 2")).unwrap();
+        assert!(raw.resolve(known, "m").unwrap_err().to_string().contains("in_chans"));
+    }
+
+    #[test]
+    fn defaults_are_filled() {
+        let r = RawConfig::from_toml(CFG).unwrap().resolve(known, "m").unwrap();
+        assert_eq!(r.labels, SHARED9.to_vec());
+        assert_eq!(r.model.in_chans, 1);
+        assert_eq!(r.preprocess.size, 64);
+        assert_eq!(r.label_policy, LabelPolicy::default());
+        assert!(r.data.frontal_only);
+    }
+}

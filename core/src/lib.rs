@@ -1,0 +1,32 @@
+//! `cxr-core`: the vocabulary every other crate shares.
+//!
+//! Findings (exactly the nine shared labels), the four label states, the label policy, dataset
+//! sources, preprocessing settings, the run config and its hash, and the model card (the contract
+//! between the exporter and the evaluator).
+//!
+//! Must not depend on anything heavy: no Burn, no ONNX Runtime, no image or CSV crates. Everyone
+//! compiles it.
+
+mod card;
+mod config;
+mod finding;
+mod fsutil;
+mod label;
+mod policy;
+mod preprocess;
+mod source;
+
+pub use card::{
+    CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, CardError, ExporterInfo, ModelCard, OperatingPoint,
+    OutputsContract, ParityTolerance,
+};
+pub use config::{
+    ConfigError, DataConfig, LabelsConfig, ModelConfig, PreprocessConfig, RawConfig, ResolvedRun, RunId,
+    TrainConfig,
+};
+pub use finding::{Finding, FindingParseError, SHARED9};
+pub use fsutil::{write_atomic, write_json_atomic};
+pub use label::Label;
+pub use policy::{BlankPolicy, LabelPolicy, PolicyError, UncertainPolicy};
+pub use preprocess::{Normalization, PreprocessSpec, ResizeFilter};
+pub use source::SourceId;

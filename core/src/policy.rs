@@ -1,0 +1,155 @@
+//! Label policy: how uncertain and blank labels become training targets or evaluation labels.
+//!
+//! Applied by training and, separately, by evaluation; both record the policy they used.
+
+use crate::Label;
+use serde::{Deserialize, Serialize};
+
+/// What an uncertain label means.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum UncertainPolicy {
+    /// Masked out (U-Ignore).
+    Ignore,
+    /// Counted as positive (U-Ones).
+    Positive,
+    /// Counted as negative (U-Zeros).
+    Negative,
+    /// A fixed soft target (training only), see [`LabelPolicy::smooth_target`].
+    Smooth,
+}
+
+/// What a blank ("not mentioned") label means, for findings the source does label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlankPolicy {
+    /// Not mentioned counts as absent.
+    Negative,
+    /// Masked out.
+    Ignore,
+}
+
+/// The full policy. Default (the training default of design.md §6): blank → negative,
+/// uncertain → ignore, so every head, CheXpert's "No Finding" included, has both classes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelPolicy {
+    /// Meaning of `Uncertain`.
+    #[serde(default = "default_uncertain")]
+    pub uncertain: UncertainPolicy,
+    /// Meaning of a blank cell of a labelled finding.
+    #[serde(default = "default_blank")]
+    pub blank: BlankPolicy,
+    /// Soft target for `uncertain = "smooth"`: the centre of the U-Ones+LSR range (0.55–0.85) of
+    /// Pham et al. 2021.
+    #[serde(default = "default_smooth")]
+    pub smooth_target: f32,
+}
+
+fn default_uncertain() -> UncertainPolicy {
+    UncertainPolicy::Ignore
+}
+fn default_blank() -> BlankPolicy {
+    BlankPolicy::Negative
+}
+fn default_smooth() -> f32 {
+    0.7
+}
+
+impl Default for LabelPolicy {
+    fn default() -> Self {
+        Self { uncertain: default_uncertain(), blank: default_blank(), smooth_target: default_smooth() }
+    }
+}
+
+/// A policy that cannot be used where it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// Evaluation needs hard 0/1 labels.
+    #[error("uncertain = \"smooth\" gives soft targets and cannot be an evaluation policy; use ignore, positive or negative")]
+    SmoothInEvaluation,
+    /// Out-of-range soft target.
+    #[error("smooth_target must lie in [0, 1], got {0}")]
+    SmoothOutOfRange(f32),
+}
+
+impl LabelPolicy {
+    /// Check the policy's values.
+    ///
+    /// # Errors
+    /// A smooth target outside `[0, 1]`.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if !(0.0..=1.0).contains(&self.smooth_target) {
+            return Err(PolicyError::SmoothOutOfRange(self.smooth_target));
+        }
+        Ok(())
+    }
+
+    /// Check that the policy yields hard labels, as evaluation requires.
+    ///
+    /// # Errors
+    /// [`PolicyError::SmoothInEvaluation`].
+    pub fn validate_for_evaluation(&self) -> Result<(), PolicyError> {
+        self.validate()?;
+        if self.uncertain == UncertainPolicy::Smooth {
+            return Err(PolicyError::SmoothInEvaluation);
+        }
+        Ok(())
+    }
+
+    /// The target for one label, or `None` when it is masked. `covered` says whether the source
+    /// labels this finding at all: a finding the source lacks is masked whatever the blank policy.
+    #[must_use]
+    pub fn target(&self, label: Label, covered: bool) -> Option<f32> {
+        if !covered {
+            return None;
+        }
+        match label {
+            Label::Positive => Some(1.0),
+            Label::Negative => Some(0.0),
+            Label::Uncertain => match self.uncertain {
+                UncertainPolicy::Ignore => None,
+                UncertainPolicy::Positive => Some(1.0),
+                UncertainPolicy::Negative => Some(0.0),
+                UncertainPolicy::Smooth => Some(self.smooth_target),
+            },
+            Label::Missing => match self.blank {
+                BlankPolicy::Negative => Some(0.0),
+                BlankPolicy::Ignore => None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_blank_negative_uncertain_ignore() {
+        let p = LabelPolicy::default();
+        assert_eq!(p.target(Label::Positive, true), Some(1.0));
+        assert_eq!(p.target(Label::Negative, true), Some(0.0));
+        assert_eq!(p.target(Label::Uncertain, true), None);
+        assert_eq!(p.target(Label::Missing, true), Some(0.0));
+        assert_eq!(p.target(Label::Positive, false), None, "uncovered findings are always masked");
+    }
+
+    #[test]
+    fn every_uncertain_policy() {
+        let mk = |u| LabelPolicy { uncertain: u, blank: BlankPolicy::Ignore, smooth_target: 0.7 };
+        assert_eq!(mk(UncertainPolicy::Positive).target(Label::Uncertain, true), Some(1.0));
+        assert_eq!(mk(UncertainPolicy::Negative).target(Label::Uncertain, true), Some(0.0));
+        assert_eq!(mk(UncertainPolicy::Smooth).target(Label::Uncertain, true), Some(0.7));
+        assert_eq!(mk(UncertainPolicy::Ignore).target(Label::Missing, true), None);
+        assert!(mk(UncertainPolicy::Smooth).validate_for_evaluation().is_err());
+        assert!(mk(UncertainPolicy::Ignore).validate_for_evaluation().is_ok());
+    }
+
+    #[test]
+    fn toml_rejects_unknown_keys() {
+        let ok: LabelPolicy = toml::from_str("uncertain = \"positive\"").unwrap();
+        assert_eq!(ok.uncertain, UncertainPolicy::Positive);
+        assert!(toml::from_str::<LabelPolicy>("uncertan = \"positive\"").is_err());
+    }
+}

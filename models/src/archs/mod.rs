@@ -1,0 +1,4 @@
+//! Architecture families, one file each.
+
+pub mod densenet;
+pub mod resnet;
