@@ -59,6 +59,9 @@ pub struct TrainConfig {
     /// Seed for initialisation, shuffling and augmentation.
     #[serde(default)]
     pub seed: u64,
+    /// Stop after this many epochs without a better internal-validation macro-AUROC (0 = off).
+    #[serde(default)]
+    pub early_stopping_patience: u32,
 }
 
 /// Optional preprocessing overrides (size and channels come from the model section).

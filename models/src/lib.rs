@@ -14,6 +14,7 @@
 
 pub mod archs;
 mod burn_ops;
+pub mod checkpoint;
 mod head;
 mod model;
 mod onnx_ops;

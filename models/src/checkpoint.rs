@@ -1,0 +1,41 @@
+//! Checkpoints as burnpack bytes, so callers can hash them and write them atomically.
+
+use crate::Model;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+
+/// A checkpoint that does not fit the model.
+#[derive(Debug, thiserror::Error)]
+#[error("checkpoint does not match the model: {0}")]
+pub struct CheckpointError(pub String);
+
+/// Serialize the model's parameters and running statistics.
+///
+/// # Errors
+/// Serialization failure.
+pub fn to_bytes(model: &Model) -> Result<Vec<u8>, CheckpointError> {
+    let mut store = BurnpackStore::from_bytes(None);
+    model.save_into(&mut store).map_err(|e| CheckpointError(e.to_string()))?;
+    let bytes = store.get_bytes().map_err(|e| CheckpointError(e.to_string()))?;
+    Ok(bytes.to_vec())
+}
+
+/// Load parameters into `model` (built with the same architecture, labels and channels).
+///
+/// # Errors
+/// Missing, unused or mis-shaped tensors.
+pub fn load_bytes(model: &mut Model, bytes: Vec<u8>) -> Result<(), CheckpointError> {
+    let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)));
+    let r = model.load_from(&mut store).map_err(|e| CheckpointError(e.to_string()))?;
+    if !r.missing.is_empty() || !r.errors.is_empty() || !r.unused.is_empty() {
+        return Err(CheckpointError(format!(
+            "{} missing, {} unused, {} errors (first: {:?} {:?} {:?})",
+            r.missing.len(),
+            r.unused.len(),
+            r.errors.len(),
+            r.missing.first(),
+            r.unused.first(),
+            r.errors.first().map(|e| format!("{e:?}"))
+        )));
+    }
+    Ok(())
+}

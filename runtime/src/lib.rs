@@ -1,0 +1,198 @@
+//! `cxr-runtime`: finding and loading ONNX Runtime, and building sessions.
+//!
+//! ONNX Runtime is loaded at run time (`ort`'s `load-dynamic`), never downloaded. The library is
+//! found by, in order: an explicit path (`--ort-lib`), the `ORT_DYLIB_PATH` environment variable
+//! (set for cargo by `.cargo/config.toml`), then `<executable dir>/lib/`, so an installed binary
+//! works outside cargo. Sessions are built from the very bytes that were hashed
+//! (`commit_from_memory`), so what was checked is what runs.
+//!
+//! Must not depend on Burn or on ort's `training` / `download-binaries` features.
+
+use ort::ep::{self, ExecutionProvider};
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The command that installs the library into the project.
+pub const SETUP_COMMAND: &str = "scripts/setup.sh";
+
+/// Execution providers a user can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// The CPU provider (always available).
+    Cpu,
+    /// NVIDIA CUDA.
+    Cuda,
+    /// NVIDIA TensorRT.
+    TensorRt,
+}
+
+impl Provider {
+    /// Parse `cpu`, `cuda` or `tensorrt`.
+    ///
+    /// # Errors
+    /// A message listing the valid names.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda),
+            "tensorrt" => Ok(Self::TensorRt),
+            _ => Err(format!("unknown execution provider {s:?}; valid: cpu, cuda, tensorrt")),
+        }
+    }
+
+    /// Stable name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::TensorRt => "tensorrt",
+        }
+    }
+}
+
+/// Runtime failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// No library found in any of the three places.
+    #[error("ONNX Runtime library not found. Looked in: {tried}. Install it with `{SETUP_COMMAND}` (from the repository root), or pass --ort-lib PATH or set ORT_DYLIB_PATH")]
+    LibraryNotFound {
+        /// The places looked at, in order.
+        tried: String,
+    },
+    /// The library exists but could not be loaded.
+    #[error("cannot load ONNX Runtime from {path}: {message}")]
+    Load {
+        /// Library path.
+        path: PathBuf,
+        /// Loader message.
+        message: String,
+    },
+    /// A requested execution provider is unavailable.
+    #[error("execution provider {provider} is not available: {message}. The CPU build of ONNX Runtime (the onnxruntime wheel) has no {provider} provider; install the onnxruntime-gpu wheel's libraries (CUDA 13, cuDNN) and point --ort-lib at its libonnxruntime.so")]
+    ProviderUnavailable {
+        /// Provider name.
+        provider: &'static str,
+        /// ORT's message.
+        message: String,
+    },
+    /// Any other ORT error.
+    #[error("ONNX Runtime: {0}")]
+    Ort(String),
+}
+
+impl From<ort::Error> for RuntimeError {
+    fn from(e: ort::Error) -> Self {
+        Self::Ort(e.to_string())
+    }
+}
+
+/// Where the library was found.
+#[derive(Debug, Clone)]
+pub struct LoadedRuntime {
+    /// The library file.
+    pub path: PathBuf,
+    /// How it was found: `--ort-lib`, `ORT_DYLIB_PATH` or `executable dir`.
+    pub found_by: &'static str,
+}
+
+/// Locate the library without loading it.
+///
+/// # Errors
+/// [`RuntimeError::LibraryNotFound`] listing the places tried.
+pub fn locate(explicit: Option<&Path>) -> Result<LoadedRuntime, RuntimeError> {
+    let mut tried = Vec::new();
+    if let Some(p) = explicit {
+        if p.is_file() {
+            return Ok(LoadedRuntime { path: p.to_path_buf(), found_by: "--ort-lib" });
+        }
+        tried.push(format!("--ort-lib {}", p.display()));
+    }
+    match std::env::var_os("ORT_DYLIB_PATH") {
+        Some(p) if Path::new(&p).is_file() => return Ok(LoadedRuntime { path: PathBuf::from(p), found_by: "ORT_DYLIB_PATH" }),
+        Some(p) => tried.push(format!("ORT_DYLIB_PATH={}", Path::new(&p).display())),
+        None => tried.push("ORT_DYLIB_PATH (unset)".into()),
+    }
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("lib"))) {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))).collect())
+            .unwrap_or_default();
+        found.sort();
+        if let Some(p) = found.into_iter().next() {
+            return Ok(LoadedRuntime { path: p, found_by: "executable dir" });
+        }
+        tried.push(format!("{}/libonnxruntime.so*", dir.display()));
+    }
+    Err(RuntimeError::LibraryNotFound { tried: tried.join("; ") })
+}
+
+static ENV: OnceLock<Result<(LoadedRuntime, ort::environment::Environment), String>> = OnceLock::new();
+
+/// Load the library (once per process) and build the ORT environment.
+///
+/// # Errors
+/// Not found, or not loadable.
+pub fn init(explicit: Option<&Path>) -> Result<&'static (LoadedRuntime, ort::environment::Environment), RuntimeError> {
+    let rt = locate(explicit)?;
+    let r = ENV.get_or_init(|| {
+        let builder = ort::init_from(&rt.path).map_err(|e| format!("{}: {e}", rt.path.display()))?;
+        let env = builder.with_name("cxr").build().map_err(|e| e.to_string())?;
+        Ok((rt.clone(), env))
+    });
+    r.as_ref().map_err(|message| RuntimeError::Load { path: rt.path.clone(), message: message.clone() })
+}
+
+/// Build a session from model bytes on `provider`, with `threads` intra-op threads and
+/// deterministic compute. A requested GPU provider that fails to register is an error, never a
+/// silent fall-back to the CPU.
+///
+/// # Errors
+/// [`RuntimeError::ProviderUnavailable`] or an ORT error.
+pub fn session(env: &ort::environment::Environment, bytes: &[u8], provider: Provider, threads: usize) -> Result<Session, RuntimeError> {
+    let e = |x: ort::Error<ort::session::builder::SessionBuilder>| RuntimeError::Ort(ort::Error::<()>::from(x).to_string());
+    let mut b = Session::builder(env)?
+        .with_optimization_level(GraphOptimizationLevel::Level3).map_err(e)?
+        .with_intra_threads(threads.max(1)).map_err(e)?
+        .with_inter_threads(1).map_err(e)?
+        .with_deterministic_compute(true).map_err(e)?;
+    let unavailable = |provider: Provider, message: String| RuntimeError::ProviderUnavailable { provider: provider.name(), message };
+    match provider {
+        Provider::Cpu => {}
+        Provider::Cuda => {
+            if !ep::CUDA::is_available().unwrap_or(false) {
+                return Err(unavailable(provider, "not compiled into this ONNX Runtime library".into()));
+            }
+            b = b.with_execution_providers([ep::CUDA::default().build().error_on_failure()]).map_err(|x| unavailable(provider, ort::Error::<()>::from(x).to_string()))?;
+        }
+        Provider::TensorRt => {
+            if !ep::TensorRT::is_available().unwrap_or(false) {
+                return Err(unavailable(provider, "not compiled into this ONNX Runtime library".into()));
+            }
+            b = b.with_execution_providers([ep::TensorRT::default().build().error_on_failure()]).map_err(|x| unavailable(provider, ort::Error::<()>::from(x).to_string()))?;
+        }
+    }
+    Ok(b.commit_from_memory(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_library_lists_the_places_and_the_setup_command() {
+        let e = locate(Some(Path::new("/nonexistent/libonnxruntime.so"))).err();
+        // ORT_DYLIB_PATH may be set by cargo and valid; only check the message when nothing is found.
+        if let Some(e) = e {
+            let m = e.to_string();
+            assert!(m.contains("--ort-lib /nonexistent") && m.contains(SETUP_COMMAND), "{m}");
+        }
+    }
+
+    #[test]
+    fn provider_names() {
+        assert_eq!(Provider::parse("cuda").unwrap(), Provider::Cuda);
+        assert!(Provider::parse("gpu").unwrap_err().contains("cpu, cuda, tensorrt"));
+    }
+}
