@@ -1,1 +1,1 @@
-//! Test-only package.
+//! Test-only package: see `it/`.

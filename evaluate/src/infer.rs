@@ -17,8 +17,12 @@ pub struct Predictions {
     pub embeddings: Vec<Vec<f32>>,
 }
 
-fn preprocess_batch(ds: &Dataset, idx: &[usize], card: &ModelCard) -> Result<Vec<f32>, DataError> {
-    let parts: Vec<Vec<f32>> = idx.par_iter().map(|&i| preprocess_file(&card.preprocess, &ds.records[i].path)).collect::<Result<_, _>>()?;
+/// Decode and preprocess the images at `idx` (in parallel), concatenated in order.
+///
+/// # Errors
+/// The first unreadable image, named.
+pub fn preprocess_batch(ds: &Dataset, idx: &[usize], spec: &cxr_core::PreprocessSpec) -> Result<Vec<f32>, DataError> {
+    let parts: Vec<Vec<f32>> = idx.par_iter().map(|&i| preprocess_file(spec, &ds.records[i].path)).collect::<Result<_, _>>()?;
     Ok(parts.concat())
 }
 
@@ -39,7 +43,7 @@ pub fn predict(session: &mut Session, card: &ModelCard, ds: &Dataset, batch_size
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(usize, Vec<f32>), DataError>>(2);
         let producer = scope.spawn(move || {
             for chunk in &chunks {
-                let r = preprocess_batch(ds, chunk, card).map(|x| (chunk.len(), x));
+                let r = preprocess_batch(ds, chunk, &card.preprocess).map(|x| (chunk.len(), x));
                 let stop = r.is_err();
                 if tx.send(r).is_err() || stop {
                     break;

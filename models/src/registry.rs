@@ -75,3 +75,78 @@ pub fn build(name: &str, num_classes: usize, in_chans: usize, dropout: f64, devi
     let head = ClassifierHead::new(backbone.info().num_features, num_classes, dropout, device);
     Ok(Model { backbone, head })
 }
+
+#[cfg(test)]
+mod conformance {
+    //! Every registered variant passes the same checks (timm's tests/test_models.py).
+    use super::*;
+    use crate::{BurnOps, OnnxOps};
+    use burn::tensor::Distribution;
+
+    /// torchvision's parameter counts (1000 classes, 3 channels), adjusted to 1 channel and 9
+    /// classes: conv stem −(64·2·49) and the classifier D·1000+1000 → D·9+9.
+    fn torchvision_params(name: &str) -> usize {
+        let (total, d) = match name {
+            "resnet18" => (11_689_512, 512),
+            "resnet34" => (21_797_672, 512),
+            "densenet121" => (7_978_856, 1024),
+            other => panic!("add the reference parameter count of {other}"),
+        };
+        total - 64 * 2 * 49 - (d * 1000 + 1000) + (d * 9 + 9)
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-4 + 1e-4 * y.abs(), "{what}: {x} vs {y}");
+        }
+    }
+
+    fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().expect("f32")
+    }
+
+    #[test]
+    fn every_variant_conforms() {
+        let names: Vec<&str> = variants().iter().map(|v| v.name).collect();
+        let unique: std::collections::HashSet<&&str> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "variant names must be unique");
+        let device = Device::flex();
+        for v in variants() {
+            let model = build(v.name, 9, 1, 0.0, &device).expect("build");
+            assert_eq!(model.num_params(), torchvision_params(v.name), "{}: parameter count differs from torchvision", v.name);
+            let info = model.backbone.info();
+            let x = Tensor::<4>::random([2, 1, 64, 64], Distribution::Normal(0.0, 1.0), &device);
+            let o = model.run_all(&mut BurnOps, x.clone());
+            assert_eq!(o.logits.dims(), [2, 9], "{}", v.name);
+            assert_eq!(o.probabilities.dims(), [2, 9]);
+            assert_eq!(o.embedding.dims(), [2, info.num_features]);
+            assert_eq!(o.features.dims(), [2, info.num_features, 64 / info.reduction, 64 / info.reduction], "{}: features", v.name);
+            assert_eq!(o.cam.dims(), [2, 9, 64 / info.reduction, 64 / info.reduction]);
+            close(&vals(model.forward(x)), &vals(o.logits.clone()), "forward == run_all logits");
+            // GAP(features)·W + b = logits.
+            let w = model.head.fc.weight.val();
+            let b = model.head.fc.bias.as_ref().expect("bias").val();
+            let gap = o.features.clone().mean_dim(3).mean_dim(2).reshape([2, info.num_features]);
+            close(&vals(gap.matmul(w) + b.clone().unsqueeze::<2>()), &vals(o.logits.clone()), "GAP·W+b");
+            // logits − mean_hw(cam) is the bias for every sample: the CAM contract.
+            let cam_mean = o.cam.clone().mean_dim(3).mean_dim(2).reshape([2, 9]);
+            let bias = vals(o.logits.clone() - cam_mean);
+            let want: Vec<f32> = vals(b).repeat(2);
+            close(&bias, &want, "logits − mean(cam)");
+            // Recording the graph succeeds and every initializer name is unique.
+            let mut rec = OnnxOps::new();
+            let _ = model.run_all(&mut rec, "image".to_string());
+            rec.finish().unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            // Three-channel input and another label count build too.
+            let m3 = build(v.name, 4, 3, 0.1, &device).expect("build rgb");
+            assert_eq!(m3.forward(Tensor::random([1, 3, 64, 64], Distribution::Default, &device)).dims(), [1, 4]);
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let e = build("resnet19", 9, 1, 0.0, &Device::flex()).err().expect("error").to_string();
+        assert!(e.contains("\"resnet19\"") && e.contains("Valid options: resnet18"), "{e}");
+    }
+}

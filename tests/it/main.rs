@@ -1,1 +1,10 @@
-fn main() {}
+//! The integration tests, gathered into one binary (every extra binary would link Burn and ONNX
+//! Runtime again).
+
+mod bad_input;
+mod boundaries;
+mod e2e;
+mod parity;
+mod phantom;
+mod real_csv;
+mod support;

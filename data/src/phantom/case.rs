@@ -53,8 +53,8 @@ pub struct Nodule {
     pub r: f32,
 }
 
-/// A chest drain (the planted shortcut artifact): a bright tube entering from the lateral chest
-/// wall, running up towards the apex.
+/// A chest drain (the planted shortcut artifact): a bright tube along the lower lateral chest
+/// wall, outside the lung field.
 #[derive(Debug, Clone)]
 pub struct Drain {
     /// Polyline, image coordinates.
@@ -110,9 +110,21 @@ fn point_in_lung(rng: &mut impl Rng, a: &Anatomy, i: usize, margin: f32) -> (f32
     (l.cx + l.side * 0.3 * l.rx, l.cy - 0.3 * l.ry)
 }
 
-/// Sample a case. `shortcut` plants the drain artifact with probability 0.9 when the case has
-/// that finding and 0.04 otherwise; `None` means no drains at all.
-pub fn sample_case(rng: &mut impl Rng, shortcut: Option<Finding>) -> Case {
+/// How a site places the chest-drain artifact.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Artifact {
+    /// No drains.
+    None,
+    /// The planted shortcut: a drain with probability 0.95 when the case has this finding and
+    /// 0.03 otherwise (as chest drains co-occur with pneumothorax in real training data).
+    CoOccurs(Finding),
+    /// Drains independent of every finding, at this rate (post-operative patients at another
+    /// hospital).
+    Independent(f64),
+}
+
+/// Sample a case with the site's artifact policy.
+pub fn sample_case(rng: &mut impl Rng, artifact: Artifact) -> Case {
     let cardio = chance(rng, 0.22);
     let ctr = if cardio { uniform(rng, 0.56, 0.66) } else { uniform(rng, 0.36, 0.46) };
     let anatomy = Anatomy::sample(rng, ctr);
@@ -151,22 +163,27 @@ pub fn sample_case(rng: &mut impl Rng, shortcut: Option<Finding>) -> Case {
     });
     let lesion = chance(rng, 0.15).then(|| {
         let lung = usize::from(chance(rng, 0.5));
-        let (x, y) = point_in_lung(rng, &anatomy, lung, 0.4);
-        Nodule { x, y, r: uniform(rng, 0.022, 0.045) }
+        let (x, y) = point_in_lung(rng, &anatomy, lung, 0.45);
+        Nodule { x, y, r: uniform(rng, 0.032, 0.055) }
     });
     let mut case = Case { anatomy, ctr, effusion, pneumothorax, consolidation, lesion, drain: None };
-    if let Some(f) = shortcut {
-        let p = if case.has(f) { 0.9 } else { 0.04 };
-        if chance(rng, p) {
-            let lung = case.pneumothorax.as_ref().map_or_else(|| usize::from(chance(rng, 0.5)), |p| p.lung);
-            let l = case.anatomy.lungs[lung];
-            let wall = l.cx + l.side * (l.rx + 0.05);
-            let entry_y = l.cy + l.ry * uniform(rng, 0.45, 0.7);
+    let p = match artifact {
+        Artifact::None => 0.0,
+        Artifact::CoOccurs(f) => if case.has(f) { 0.95 } else { 0.03 },
+        Artifact::Independent(rate) => rate,
+    };
+    {
+        if p > 0.0 && chance(rng, p) {
+            // Either side, and along the lower lateral chest wall outside the lung field: the
+            // artifact marks the finding without overlapping its sign, so a model can learn one
+            // without the other.
+            let l = case.anatomy.lungs[usize::from(chance(rng, 0.5))];
+            let wall = l.cx + l.side * (l.rx + 0.035);
+            let top = l.cy + l.ry * uniform(rng, -0.1, 0.2);
             let points = vec![
-                (wall + l.side * 0.04, entry_y + 0.04),
-                (wall, entry_y),
-                (l.cx + l.side * 0.55 * l.rx, l.cy + 0.1 * l.ry),
-                (l.cx + l.side * 0.25 * l.rx, l.cy - 0.6 * l.ry),
+                (wall + l.side * 0.06, l.cy + l.ry * 1.05),
+                (wall, l.cy + l.ry * 0.7),
+                (wall - l.side * 0.005, top),
             ];
             case.drain = Some(Drain { points });
         }

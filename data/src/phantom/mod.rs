@@ -6,7 +6,10 @@
 //! findings drawn as radiographic signs, each with a ground-truth mask. A site then images the
 //! case with its own acquisition signature and writes it in the real dataset's on-disk format.
 //! An option plants a site artifact (a chest drain) that co-occurs with one finding at the
-//! training site only, as chest drains co-occur with pneumothorax in real data.
+//! training site only, as chest drains co-occur with pneumothorax in real data. The external
+//! (NIH-format) site always has drains in some patients, independent of any finding
+//! (post-operative patients), whatever the option: the external site is the same with the
+//! shortcut on or off, so the option changes only what the training site teaches.
 //!
 //! Everything is a pure function of the seed: every image has its own RNG stream derived from
 //! (seed, site, index), so parallel rendering gives the same bytes.
@@ -18,7 +21,7 @@ mod rng;
 mod site;
 mod write;
 
-pub use case::{Case, PLANTED, sample_case};
+pub use case::{Artifact, Case, PLANTED, sample_case};
 pub use render::{Rendered, render};
 pub use site::{Site, SiteKind};
 pub use write::{PhantomConfig, PhantomSummary, generate};

@@ -10,7 +10,7 @@
 //! whole tree is written under a temporary name and renamed at the end, so an interrupted run
 //! never leaves a tree that looks complete.
 
-use super::case::{Case, sample_case};
+use super::case::{Artifact, Case, sample_case};
 use super::render::{render, render_lateral};
 use super::rng::{chance, stream, uniform};
 use super::site::{Site, SiteKind};
@@ -74,6 +74,8 @@ pub struct PhantomSummary {
 }
 
 const GENERATOR_VERSION: u32 = 1;
+/// Share of external-site patients with a drain, independent of findings.
+const EXTERNAL_DRAIN_RATE: f64 = 0.2;
 const CHEXPERT_DIR: &str = "chexpert/CheXpert-v1.0-small";
 
 struct Job {
@@ -117,9 +119,12 @@ fn run_jobs(jobs: Vec<Job>, root: &Path, seed: u64, size: u32, shortcut: Option<
     jobs.into_par_iter()
         .map(|j| {
             let mut rng = stream(seed, j.stream, j.index);
-            // Artifacts are planted at the training site only.
-            let sc = if j.site.kind == SiteKind::Chexpert { shortcut } else { None };
-            let case = sample_case(&mut rng, sc);
+            let artifact = match (j.site.kind, shortcut) {
+                (SiteKind::Chexpert, Some(f)) => Artifact::CoOccurs(f),
+                (SiteKind::Chexpert, None) => Artifact::None,
+                (SiteKind::Nih, _) => Artifact::Independent(EXTERNAL_DRAIN_RATE),
+            };
+            let case = sample_case(&mut rng, artifact);
             let (w, h) = j.site.dims(size);
             let density = if j.lateral { render_lateral(&case, w, h) } else { render(&case, w, h).density };
             let pixels = j.site.acquire(&mut rng, &density, w, h);
@@ -186,7 +191,7 @@ fn nih_tokens(c: &Case, rng: &mut impl Rng) -> String {
     if keep(c.has(Finding::Pneumothorax)) { t.push("Pneumothorax"); }
     if keep(c.has(Finding::Consolidation)) { t.push("Consolidation"); }
     if let Some(n) = c.lesion {
-        if keep(true) { t.push(if n.r >= 0.035 { "Mass" } else { "Nodule" }); }
+        if keep(true) { t.push(if n.r >= 0.045 { "Mass" } else { "Nodule" }); }
     }
     t.sort_unstable();
     if t.is_empty() { "No Finding".into() } else { t.join("|") }

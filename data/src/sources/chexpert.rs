@@ -70,15 +70,13 @@ fn image_path(root: &Path, path: &str) -> PathBuf {
     root.join(rel)
 }
 
-pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Result<Dataset, DataError> {
-    let file = match split {
-        DatasetSplit::Train => "train.csv",
-        DatasetSplit::Valid => "valid.csv",
-        DatasetSplit::All => {
-            return Err(DataError::Invalid("chexpert: choose the train or valid index".into()));
-        }
-    };
-    let csv = CsvIndex::read(&root.join(file))?;
+/// Parse a CheXpert index CSV into records (paths joined to `root`, existence not checked) and
+/// four-state labels, without filtering: what the real-CSV tests check.
+///
+/// # Errors
+/// A missing column or a malformed row, naming file, row and field.
+pub fn parse_index(csv_path: &Path, root: &Path) -> Result<Vec<(Record, [Label; 9])>, DataError> {
+    let csv = CsvIndex::read(csv_path)?;
     let c_path = csv.column(&["Path"])?;
     let c_fl = csv.column(&["Frontal/Lateral"])?;
     let c_appa = csv.column(&["AP/PA"])?;
@@ -87,9 +85,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Resu
         .map(|&(name, f)| csv.column(&[name]).map(|c| (c, name, f)))
         .collect::<Result<_, _>>()?;
 
-    let mut records = Vec::with_capacity(csv.len());
-    let mut rows = Vec::with_capacity(csv.len());
-    let mut excluded = Vec::new();
+    let mut out = Vec::with_capacity(csv.len());
     for row in csv.rows() {
         let path = row.get(c_path, "Path")?;
         let patient = patient_of(path).ok_or_else(|| row.bad("Path", format!("no patientNNNNN folder in {path:?}")))?;
@@ -108,23 +104,37 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Resu
         for &(c, name, f) in &label_cols {
             labels[f.index()] = parse_label(row.get(c, name)?).map_err(|m| row.bad(name, m))?;
         }
-        if frontal_only && !frontal {
-            excluded.push(Excluded { id: path.to_string(), reason: "not frontal".into() });
-            continue;
+        let record = Record { id: path.to_string(), path: image_path(root, path), patient_id: patient.to_string(), view, frontal };
+        out.push((record, labels));
+    }
+    Ok(out)
+}
+
+pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Result<Dataset, DataError> {
+    let file = match split {
+        DatasetSplit::Train => "train.csv",
+        DatasetSplit::Valid => "valid.csv",
+        DatasetSplit::All => {
+            return Err(DataError::Invalid("chexpert: choose the train or valid index".into()));
         }
-        let image = image_path(root, path);
-        if !image.is_file() {
-            excluded.push(Excluded { id: path.to_string(), reason: format!("image file not found: {}", image.display()) });
-            continue;
+    };
+    let index = root.join(file);
+    let (mut records, mut rows, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
+    for (record, labels) in parse_index(&index, root)? {
+        if frontal_only && !record.frontal {
+            excluded.push(Excluded { id: record.id, reason: "not frontal".into() });
+        } else if !record.path.is_file() {
+            excluded.push(Excluded { reason: format!("image file not found: {}", record.path.display()), id: record.id });
+        } else {
+            records.push(record);
+            rows.push(labels);
         }
-        records.push(Record { id: path.to_string(), path: image, patient_id: patient.to_string(), view, frontal });
-        rows.push(labels);
     }
     Ok(Dataset {
         source: SourceId::Chexpert,
         split: split.name().to_string(),
         root: root.to_path_buf(),
-        index_files: vec![csv.path.clone()],
+        index_files: vec![index],
         records,
         labels: LabelTable { covered: [true; 9], rows },
         excluded,

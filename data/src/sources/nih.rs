@@ -74,23 +74,18 @@ fn image_map(root: &Path) -> Result<HashMap<String, PathBuf>, DataError> {
     Ok(map)
 }
 
-pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Result<Dataset, DataError> {
-    if split != DatasetSplit::All {
-        return Err(DataError::Invalid("nih: only the `all` index is supported in this build".into()));
-    }
-    let index = INDEX_FILES.iter().map(|f| root.join(f)).find(|p| p.is_file()).ok_or_else(|| {
-        DataError::NotFound { path: root.join(INDEX_FILES[1]), what: format!("NIH index ({})", INDEX_FILES.join(" or ")) }
-    })?;
-    let csv = CsvIndex::read(&index)?;
+/// Parse an NIH index into records (image path left empty: images are located separately) and
+/// labels, without filtering.
+///
+/// # Errors
+/// A missing column or a malformed row, naming file, row and field.
+pub fn parse_index(index: &Path) -> Result<Vec<(Record, [Label; 9])>, DataError> {
+    let csv = CsvIndex::read(index)?;
     let c_img = csv.column(&["Image Index"])?;
     let c_lab = csv.column(&["Finding Labels"])?;
     let c_pat = csv.column(&["Patient ID"])?;
     let c_view = csv.column(&["View Position"])?;
-    let images = image_map(root)?;
-
-    let mut records = Vec::with_capacity(csv.len());
-    let mut rows = Vec::with_capacity(csv.len());
-    let mut excluded = Vec::new();
+    let mut out = Vec::with_capacity(csv.len());
     for row in csv.rows() {
         let name = row.get(c_img, "Image Index")?;
         if name.is_empty() {
@@ -107,15 +102,31 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Resu
             _ => View::Other,
         };
         let frontal = matches!(view, View::PA | View::AP);
-        if frontal_only && !frontal {
-            excluded.push(Excluded { id: name.to_string(), reason: "not frontal".into() });
+        out.push((Record { id: name.to_string(), path: PathBuf::new(), patient_id: patient.to_string(), view, frontal }, labels));
+    }
+    Ok(out)
+}
+
+pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Result<Dataset, DataError> {
+    if split != DatasetSplit::All {
+        return Err(DataError::Invalid("nih: only the `all` index is supported in this build".into()));
+    }
+    let index = INDEX_FILES.iter().map(|f| root.join(f)).find(|p| p.is_file()).ok_or_else(|| {
+        DataError::NotFound { path: root.join(INDEX_FILES[1]), what: format!("NIH index ({})", INDEX_FILES.join(" or ")) }
+    })?;
+    let images = image_map(root)?;
+    let (mut records, mut rows, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
+    for (mut record, labels) in parse_index(&index)? {
+        if frontal_only && !record.frontal {
+            excluded.push(Excluded { id: record.id, reason: "not frontal".into() });
             continue;
         }
-        let Some(path) = images.get(name) else {
-            excluded.push(Excluded { id: name.to_string(), reason: "image file not found under images/ or images_*/images/".into() });
+        let Some(path) = images.get(&record.id) else {
+            excluded.push(Excluded { id: record.id, reason: "image file not found under images/ or images_*/images/".into() });
             continue;
         };
-        records.push(Record { id: name.to_string(), path: path.clone(), patient_id: patient.to_string(), view, frontal });
+        record.path.clone_from(path);
+        records.push(record);
         rows.push(labels);
     }
     Ok(Dataset {

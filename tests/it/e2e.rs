@@ -1,0 +1,159 @@
+//! The phantom study end to end, through the real binaries as separate processes: generate two
+//! studies (shortcut off and on), train (with an interruption and resume), export behind the
+//! parity gate, evaluate (twice), and check what a user relies on.
+
+use super::support::{bin, ok, run, s};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const PLANTED: [&str; 5] = ["Cardiomegaly", "Pleural Effusion", "Pneumothorax", "Consolidation", "Lung Lesion"];
+
+fn phantom(dir: &Path, shortcut: bool) {
+    let mut args = vec!["phantom", s(dir), "--seed", "3", "--size", "64", "--train-patients", "250", "--valid-patients", "100", "--nih-patients", "150"];
+    if shortcut {
+        args.extend(["--shortcut", "Pneumothorax"]);
+    }
+    ok(&run("cxr-data", &args), "cxr-data phantom");
+}
+
+fn config() -> PathBuf {
+    super::support::workspace().join("configs/e2e-resnet18.toml")
+}
+
+fn train(data: &Path, runs: &Path) -> PathBuf {
+    let root = data.join("chexpert/CheXpert-v1.0-small");
+    let out = ok(&run("cxr-train", &["run", "--config", s(&config()), "--train-root", s(&root), "--runs-dir", s(runs)]), "cxr-train run");
+    PathBuf::from(out.trim())
+}
+
+/// Start training, kill it once the first epoch is committed, then rerun: it must resume.
+fn train_interrupted(data: &Path, runs: &Path) -> PathBuf {
+    let root = data.join("chexpert/CheXpert-v1.0-small");
+    let mut child = std::process::Command::new(bin("cxr-train"))
+        .args(["run", "--config", s(&config()), "--train-root", s(&root), "--runs-dir", s(runs)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let t0 = Instant::now();
+    let committed = loop {
+        let found = fs_err::read_dir(runs).ok().and_then(|mut rd| rd.find_map(|e| e.ok().map(|e| e.path().join("state.json")).filter(|p| p.is_file())));
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(600), "no epoch committed within 10 minutes");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let state: Value = serde_json::from_str(&fs_err::read_to_string(&committed).expect("state")).expect("json");
+    let done = state["epochs_done"].as_u64().expect("epochs_done");
+    assert!(done >= 1 && done < 6, "killed after {done} epochs");
+    let out = run("cxr-train", &["run", "--config", s(&config()), "--train-root", s(&root), "--runs-dir", s(runs)]);
+    let dir = PathBuf::from(ok(&out, "resumed cxr-train run").trim());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("resuming run")) && err.contains(&format!("after epoch {done}")), "expected a resume after epoch {done}:\n{err}");
+    let log = fs_err::read_to_string(dir.join("train_log.jsonl")).expect("log");
+    let epochs: Vec<u64> = log.lines().map(|l| serde_json::from_str::<Value>(l).expect("log line")["epoch"].as_u64().expect("epoch")).collect();
+    assert_eq!(epochs, (1..=6).collect::<Vec<_>>(), "every epoch logged exactly once across the interruption");
+    dir
+}
+
+fn export(run_dir: &Path) -> PathBuf {
+    ok(&run("cxr-export", &["run", s(run_dir)]), "cxr-export run");
+    let model = run_dir.join("model.onnx");
+    let bytes = fs_err::read(&model).expect("model");
+    let hex: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(fs_err::read_to_string(run_dir.join("model.onnx.sha256")).expect("sidecar"), format!("{hex}  model.onnx\n"));
+    let report: Value = serde_json::from_str(&fs_err::read_to_string(run_dir.join("export_report.json")).expect("report")).expect("json");
+    assert_eq!(report["passed"], Value::Bool(true));
+    assert_eq!(report["outputs"].as_array().map(Vec::len), Some(5), "the gate compares all five outputs");
+    model
+}
+
+fn evaluate(model: &Path, data: &Path, out: &Path) -> Value {
+    let chexpert = format!("chexpert={}", s(&data.join("chexpert/CheXpert-v1.0-small")));
+    let nih = format!("nih={}", s(&data.join("nih")));
+    let stdout = ok(&run("cxr-eval", &["run", "--model", s(model), "--internal", &chexpert, "--external", &nih, "--out", s(out)]), "cxr-eval run");
+    assert!(stdout.contains("macro-AUROC") && stdout.contains("gap"), "a short table on stdout:\n{stdout}");
+    serde_json::from_str(&fs_err::read_to_string(out.join("results.json")).expect("results")).expect("json")
+}
+
+fn auroc(results: &Value, dataset: &str, finding: &str) -> Value {
+    let ds = results["datasets"].as_array().expect("datasets").iter().find(|d| d["dataset"] == dataset).expect("dataset");
+    ds["labels"].as_array().expect("labels").iter().find(|l| l["finding"] == finding).expect("finding")["auroc"].clone()
+}
+
+#[test]
+fn phantom_study_end_to_end() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (off, on) = (tmp.path().join("off"), tmp.path().join("on"));
+    phantom(&off, false);
+    phantom(&on, true);
+    let run_off = train_interrupted(&off, &tmp.path().join("runs-off"));
+    let run_on = train(&on, &tmp.path().join("runs-on"));
+    // A finished run is not retrained: the same config and data give the same directory.
+    assert_eq!(train(&off, &tmp.path().join("runs-off")), run_off);
+    let (model_off, model_on) = (export(&run_off), export(&run_on));
+
+    let r1 = evaluate(&model_off, &off, &tmp.path().join("eval-off-1"));
+    let r2 = evaluate(&model_off, &off, &tmp.path().join("eval-off-2"));
+    assert_eq!(
+        fs_err::read(tmp.path().join("eval-off-1/results.json")).expect("r1"),
+        fs_err::read(tmp.path().join("eval-off-2/results.json")).expect("r2"),
+        "evaluating the same model twice must give byte-identical results.json"
+    );
+    assert_eq!(r1, r2);
+    assert_eq!(r1["model"]["sha256_source"], "model.onnx.sha256");
+
+    // Planted findings are learned on the internal test split.
+    let internal: Vec<f64> = PLANTED.iter().map(|f| auroc(&r1, "chexpert", f).as_f64().unwrap_or_else(|| panic!("{f} undefined"))).collect();
+    let macro_planted = internal.iter().sum::<f64>() / internal.len() as f64;
+    eprintln!("internal AUROC over planted findings {internal:?} → {macro_planted:.3}");
+    assert!(macro_planted >= 0.85, "internal-test macro-AUROC over planted findings {macro_planted:.3} < 0.85");
+    let nf = auroc(&r1, "chexpert", "No Finding").as_f64().expect("No Finding AUROC defined");
+    assert!(nf > 0.5, "No Finding AUROC {nf}");
+    // Unplanted findings have no positives: "undefined", never 0.
+    assert_eq!(auroc(&r1, "chexpert", "Edema"), Value::String("undefined".into()));
+    // The four states partition every label.
+    for ds in r1["datasets"].as_array().expect("datasets") {
+        for l in ds["labels"].as_array().expect("labels") {
+            let c = &l["counts"];
+            let sum: u64 = ["positive", "negative", "uncertain", "missing"].iter().map(|k| c[k].as_u64().expect("count")).sum();
+            assert_eq!(sum, ds["images"].as_u64().expect("images"));
+        }
+    }
+    let gap = &r1["generalization_gap"][0];
+    assert!(gap["labels"].as_array().is_some_and(|l| l.len() >= 5), "gap over the labels defined on both sides: {gap}");
+    assert!(gap["macro_gap"].is_number());
+
+    // The planted shortcut costs external AUROC of its finding.
+    let r_on = evaluate(&model_on, &on, &tmp.path().join("eval-on"));
+    let ext_off = auroc(&r1, "nih", "Pneumothorax").as_f64().expect("defined");
+    let ext_on = auroc(&r_on, "nih", "Pneumothorax").as_f64().expect("defined");
+    eprintln!("external Pneumothorax AUROC: shortcut off {ext_off:.3}, on {ext_on:.3}");
+    assert!(ext_off - ext_on >= 0.1, "with the shortcut planted the external AUROC should drop by ≥ 0.1: off {ext_off:.3}, on {ext_on:.3}");
+
+    // A tampered model is refused, and no results appear.
+    let t = tmp.path().join("tampered");
+    fs_err::create_dir_all(&t).expect("mkdir");
+    let mut bytes = fs_err::read(&model_off).expect("model");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    fs_err::write(t.join("model.onnx"), &bytes).expect("write");
+    fs_err::copy(run_off.join("model.onnx.sha256"), t.join("model.onnx.sha256")).expect("copy");
+    let out = run("cxr-eval", &["run", "--model", s(&t.join("model.onnx")), "--external", &format!("nih={}", s(&off.join("nih"))), "--out", s(&t.join("eval"))]);
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SHA-256 mismatch"));
+    assert!(!t.join("eval/results.json").exists());
+    // No hash at all: refused too; an explicit correct hash is accepted.
+    fs_err::remove_file(t.join("model.onnx.sha256")).expect("rm");
+    fs_err::copy(&model_off, t.join("model.onnx")).expect("copy");
+    let out = run("cxr-eval", &["verify", "--model", s(&t.join("model.onnx"))]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no expected hash"));
+    let sha = r1["model"]["sha256"].as_str().expect("sha");
+    ok(&run("cxr-eval", &["verify", "--model", s(&t.join("model.onnx")), "--expect-sha256", sha]), "verify with --expect-sha256");
+}
