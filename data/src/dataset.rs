@@ -89,6 +89,44 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Build a dataset from parsed index rows: non-frontal rows (when `frontal_only`) and rows
+    /// whose image `locate` cannot find go to the exclusion list with their reason, never
+    /// silently dropped.
+    pub(crate) fn assemble(
+        source: cxr_core::SourceId,
+        split: &str,
+        root: &std::path::Path,
+        index: PathBuf,
+        parsed: Vec<(Record, [Label; 9])>,
+        frontal_only: bool,
+        locate: impl Fn(&Record) -> Result<PathBuf, String>,
+    ) -> Self {
+        let (mut records, mut rows, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
+        for (mut record, labels) in parsed {
+            if frontal_only && !record.frontal {
+                excluded.push(Excluded { id: record.id, reason: "not frontal".into() });
+                continue;
+            }
+            match locate(&record) {
+                Ok(path) => {
+                    record.path = path;
+                    records.push(record);
+                    rows.push(labels);
+                }
+                Err(reason) => excluded.push(Excluded { id: record.id, reason }),
+            }
+        }
+        Self {
+            source,
+            split: split.to_string(),
+            root: root.to_path_buf(),
+            index_files: vec![index],
+            records,
+            labels: LabelTable { covered: [true; 9], rows },
+            excluded,
+        }
+    }
+
     /// blake3 over the included records, their labels and the exclusions: the dataset's identity
     /// in run hashes. Image bytes are not hashed (too slow for real datasets); paths and labels are.
     #[must_use]

@@ -5,15 +5,7 @@
 /// Returns `None` ("undefined", never 0) when either class is absent, or when a score is NaN.
 #[must_use]
 pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    assert_eq!(scores.len(), positive.len(), "scores and labels must have the same length");
-    if scores.iter().any(|s| s.is_nan()) {
-        return None;
-    }
-    let n_pos = positive.iter().filter(|&&p| p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
+    let (n_pos, n_neg) = class_counts(scores, positive)?;
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     // Sum of the (1-based) midranks of the positives.
@@ -31,6 +23,22 @@ pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     }
     let (m, n) = (n_pos as f64, n_neg as f64);
     Some((rank_sum_pos - m * (m + 1.0) / 2.0) / (m * n))
+}
+
+/// `(positives, negatives)` when both classes are present and no score is NaN: the condition
+/// for any ranking metric to be defined.
+///
+/// # Panics
+/// When the slices differ in length (a caller bug).
+#[must_use]
+pub fn class_counts(scores: &[f64], positive: &[bool]) -> Option<(usize, usize)> {
+    assert_eq!(scores.len(), positive.len(), "scores and labels must have the same length");
+    if scores.iter().any(|s| s.is_nan()) {
+        return None;
+    }
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    (n_pos > 0 && n_neg > 0).then_some((n_pos, n_neg))
 }
 
 /// AUROC over the entries whose target is known (`Some`); `true` = positive.

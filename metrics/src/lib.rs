@@ -6,5 +6,5 @@
 mod auroc;
 mod threshold;
 
-pub use auroc::{auroc, auroc_masked, macro_mean};
+pub use auroc::{auroc, auroc_masked, class_counts, macro_mean};
 pub use threshold::{YoudenPoint, youden};

@@ -18,15 +18,7 @@ pub struct YoudenPoint {
 /// is absent or a score is NaN.
 #[must_use]
 pub fn youden(scores: &[f64], positive: &[bool]) -> Option<YoudenPoint> {
-    assert_eq!(scores.len(), positive.len(), "scores and labels must have the same length");
-    if scores.iter().any(|s| s.is_nan()) {
-        return None;
-    }
-    let n_pos = positive.iter().filter(|&&p| p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
+    let (n_pos, n_neg) = crate::auroc::class_counts(scores, positive)?;
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let (mut tp, mut fp) = (0usize, 0usize);

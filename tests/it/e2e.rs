@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const PLANTED: [&str; 5] = ["Cardiomegaly", "Pleural Effusion", "Pneumothorax", "Consolidation", "Lung Lesion"];
 
 fn phantom(dir: &Path, shortcut: bool) {
-    let mut args = vec!["phantom", s(dir), "--seed", "3", "--size", "64", "--train-patients", "250", "--valid-patients", "100", "--nih-patients", "150"];
+    let mut args = vec!["phantom", s(dir), "--seed", "3", "--size", "64", "--train-patients", "350", "--valid-patients", "100", "--nih-patients", "150"];
     if shortcut {
         args.extend(["--shortcut", "Pneumothorax"]);
     }
@@ -50,14 +50,15 @@ fn train_interrupted(data: &Path, runs: &Path) -> PathBuf {
     let _ = child.wait();
     let state: Value = serde_json::from_str(&fs_err::read_to_string(&committed).expect("state")).expect("json");
     let done = state["epochs_done"].as_u64().expect("epochs_done");
-    assert!(done >= 1 && done < 6, "killed after {done} epochs");
+    let epochs_total = u64::from(cxr_core::RawConfig::from_file(&config()).expect("config").train.epochs);
+    assert!(done >= 1 && done < epochs_total, "killed after {done} of {epochs_total} epochs");
     let out = run("cxr-train", &["run", "--config", s(&config()), "--train-root", s(&root), "--runs-dir", s(runs)]);
     let dir = PathBuf::from(ok(&out, "resumed cxr-train run").trim());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("resuming run")) && err.contains(&format!("after epoch {done}")), "expected a resume after epoch {done}:\n{err}");
     let log = fs_err::read_to_string(dir.join("train_log.jsonl")).expect("log");
     let epochs: Vec<u64> = log.lines().map(|l| serde_json::from_str::<Value>(l).expect("log line")["epoch"].as_u64().expect("epoch")).collect();
-    assert_eq!(epochs, (1..=6).collect::<Vec<_>>(), "every epoch logged exactly once across the interruption");
+    assert_eq!(epochs, (1..=epochs_total).collect::<Vec<_>>(), "every epoch logged exactly once across the interruption");
     dir
 }
 

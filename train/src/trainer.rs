@@ -156,7 +156,10 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
     if state.epochs_done > 0 {
         let ed = dir.epoch_dir(state.epochs_done);
         checkpoint::load_bytes(&mut model, fs_err::read(ed.join("model.bpk"))?).with_context(|| format!("resuming from {}", ed.display()))?;
-        optim = optim.load(ed.join("optimizer.bpk")).map_err(|e| anyhow::anyhow!("{}: {e:?}", ed.join("optimizer.bpk").display()))?;
+        let obytes = fs_err::read(ed.join("optimizer.bpk"))?;
+        optim = optim
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(obytes))
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", ed.join("optimizer.bpk").display()))?;
         dir.truncate_log(state.epochs_done as usize)?;
     }
 
@@ -202,8 +205,8 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
         fs_err::create_dir_all(&ed)?;
         let bytes = checkpoint::to_bytes(&model.valid())?;
         save_bytes(&ed.join("model.bpk"), &bytes)?;
-        optim.save(ed.join("optimizer.bpk.tmp")).map_err(|e| anyhow::anyhow!("saving optimizer state: {e:?}"))?;
-        fs_err::rename(ed.join("optimizer.bpk.tmp"), ed.join("optimizer.bpk"))?;
+        let obytes = optim.into_bytes().map_err(|e| anyhow::anyhow!("saving optimizer state: {e:?}"))?;
+        save_bytes(&ed.join("optimizer.bpk"), &obytes)?;
         if better {
             save_bytes(&dir.file(&format!("best-epoch-{epoch:04}.bpk")), &bytes)?;
         }

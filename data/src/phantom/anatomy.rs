@@ -65,6 +65,8 @@ pub struct Anatomy {
     pub(crate) vessels: [Vec<Segment>; 2],
     /// Vertical offset of the rib cage.
     pub rib_phase: f32,
+    /// Base density of aerated lung (habitus and lung volume vary between patients).
+    pub lung_density: f32,
 }
 
 impl Anatomy {
@@ -76,8 +78,8 @@ impl Anatomy {
 
     /// Sample an anatomy whose heart gives the cardiothoracic ratio `ctr`.
     pub(crate) fn sample(rng: &mut impl Rng, ctr: f32) -> Self {
-        let scale = uniform(rng, 0.9, 1.06);
-        let inspiration = uniform(rng, 0.9, 1.1);
+        let scale = uniform(rng, 0.86, 1.1);
+        let inspiration = uniform(rng, 0.82, 1.15);
         let midline = 0.5 + 0.015 * normal(rng);
         let gap = 0.175 * scale;
         let rx = 0.135 * scale * uniform(rng, 0.95, 1.05);
@@ -122,6 +124,7 @@ impl Anatomy {
             midline,
             vessels,
             rib_phase: uniform(rng, -0.015, 0.015),
+            lung_density: uniform(rng, 0.06, 0.15),
         }
     }
 

@@ -115,8 +115,8 @@ fn point_in_lung(rng: &mut impl Rng, a: &Anatomy, i: usize, margin: f32) -> (f32
 pub enum Artifact {
     /// No drains.
     None,
-    /// The planted shortcut: a drain with probability 0.95 when the case has this finding and
-    /// 0.03 otherwise (as chest drains co-occur with pneumothorax in real training data).
+    /// The planted shortcut: a drain with probability 0.98 when the case has this finding and
+    /// 0.01 otherwise (as chest drains co-occur with pneumothorax in real training data).
     CoOccurs(Finding),
     /// Drains independent of every finding, at this rate (post-operative patients at another
     /// hospital).
@@ -136,7 +136,7 @@ pub fn sample_case(rng: &mut impl Rng, artifact: Artifact) -> Case {
         for (i, lv) in level.iter_mut().enumerate() {
             if both || i == first {
                 let l = anatomy.lungs[i];
-                *lv = Some(l.cy + l.ry * uniform(rng, 0.25, 0.55));
+                *lv = Some(l.cy + l.ry * uniform(rng, 0.32, 0.6));
             }
         }
         Effusion { level }
@@ -169,7 +169,7 @@ pub fn sample_case(rng: &mut impl Rng, artifact: Artifact) -> Case {
     let mut case = Case { anatomy, ctr, effusion, pneumothorax, consolidation, lesion, drain: None };
     let p = match artifact {
         Artifact::None => 0.0,
-        Artifact::CoOccurs(f) => if case.has(f) { 0.95 } else { 0.03 },
+        Artifact::CoOccurs(f) => if case.has(f) { 0.98 } else { 0.01 },
         Artifact::Independent(rate) => rate,
     };
     {

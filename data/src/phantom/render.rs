@@ -57,7 +57,7 @@ fn sample(case: &Case, x0: f32, y0: f32) -> Sample {
         let l = a.lungs[i];
         out.lung = true;
         let (u, v) = ((x - l.cx) / l.rx, (y - l.cy) / l.ry);
-        d = 0.10 + 0.16 * a.vessel(i, u, v);
+        d = a.lung_density + 0.16 * a.vessel(i, u, v);
         // Consolidation: airspace opacity with darker air bronchograms.
         if let Some(cons) = case.consolidation.as_ref().filter(|c| c.lung == i) {
             let field: f32 = cons.lobes.iter().map(|&(cx, cy, r)| (-((x - cx).powi(2) + (y - cy).powi(2)) / (r * r)).exp()).sum();
@@ -83,7 +83,7 @@ fn sample(case: &Case, x0: f32, y0: f32) -> Sample {
             if upper && lateral {
                 if rr > 1.0 - p.depth {
                     out.finding[Finding::Pneumothorax.index()] = true;
-                    d = 0.03;
+                    d = 0.3 * a.lung_density;
                 } else if rr > 1.0 - p.depth - 0.035 {
                     d = 0.34;
                 }
@@ -130,9 +130,13 @@ fn sample(case: &Case, x0: f32, y0: f32) -> Sample {
         }
     }
     if let Some(dr) = &case.drain {
-        if dr.points.windows(2).any(|w| seg_dist((x, y), w[0], w[1]) < 0.011) {
+        // A wide radiopaque tube ending in a connector block: bold at any resolution.
+        let tube = dr.points.windows(2).any(|w| seg_dist((x, y), w[0], w[1]) < 0.018);
+        let end = dr.points[0];
+        let connector = (x - end.0).abs() < 0.035 && (y - end.1).abs() < 0.025;
+        if tube || connector {
             out.drain = true;
-            d += 0.55;
+            d += 0.7;
         }
     }
     out.density = d;

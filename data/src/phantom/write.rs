@@ -75,7 +75,7 @@ pub struct PhantomSummary {
 
 const GENERATOR_VERSION: u32 = 1;
 /// Share of external-site patients with a drain, independent of findings.
-const EXTERNAL_DRAIN_RATE: f64 = 0.2;
+const EXTERNAL_DRAIN_RATE: f64 = 0.5;
 const CHEXPERT_DIR: &str = "chexpert/CheXpert-v1.0-small";
 
 struct Job {

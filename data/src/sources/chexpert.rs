@@ -7,7 +7,7 @@
 
 use super::DatasetSplit;
 use super::csv_index::CsvIndex;
-use crate::{DataError, Dataset, Excluded, LabelTable, Record, View};
+use crate::{DataError, Dataset, Record, View};
 use cxr_core::{Finding, Label, SourceId};
 use std::path::{Path, PathBuf};
 
@@ -119,26 +119,10 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Resu
         }
     };
     let index = root.join(file);
-    let (mut records, mut rows, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
-    for (record, labels) in parse_index(&index, root)? {
-        if frontal_only && !record.frontal {
-            excluded.push(Excluded { id: record.id, reason: "not frontal".into() });
-        } else if !record.path.is_file() {
-            excluded.push(Excluded { reason: format!("image file not found: {}", record.path.display()), id: record.id });
-        } else {
-            records.push(record);
-            rows.push(labels);
-        }
-    }
-    Ok(Dataset {
-        source: SourceId::Chexpert,
-        split: split.name().to_string(),
-        root: root.to_path_buf(),
-        index_files: vec![index],
-        records,
-        labels: LabelTable { covered: [true; 9], rows },
-        excluded,
-    })
+    let parsed = parse_index(&index, root)?;
+    Ok(Dataset::assemble(SourceId::Chexpert, split.name(), root, index, parsed, frontal_only, |r| {
+        if r.path.is_file() { Ok(r.path.clone()) } else { Err(format!("image file not found: {}", r.path.display())) }
+    }))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use super::DatasetSplit;
 use super::csv_index::CsvIndex;
-use crate::{DataError, Dataset, Excluded, LabelTable, Record, View};
+use crate::{DataError, Dataset, Record, View};
 use cxr_core::{Finding, Label, SourceId};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -115,29 +115,10 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, frontal_only: bool) -> Resu
         DataError::NotFound { path: root.join(INDEX_FILES[1]), what: format!("NIH index ({})", INDEX_FILES.join(" or ")) }
     })?;
     let images = image_map(root)?;
-    let (mut records, mut rows, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
-    for (mut record, labels) in parse_index(&index)? {
-        if frontal_only && !record.frontal {
-            excluded.push(Excluded { id: record.id, reason: "not frontal".into() });
-            continue;
-        }
-        let Some(path) = images.get(&record.id) else {
-            excluded.push(Excluded { id: record.id, reason: "image file not found under images/ or images_*/images/".into() });
-            continue;
-        };
-        record.path.clone_from(path);
-        records.push(record);
-        rows.push(labels);
-    }
-    Ok(Dataset {
-        source: SourceId::Nih,
-        split: split.name().to_string(),
-        root: root.to_path_buf(),
-        index_files: vec![index],
-        records,
-        labels: LabelTable { covered: [true; 9], rows },
-        excluded,
-    })
+    let parsed = parse_index(&index)?;
+    Ok(Dataset::assemble(SourceId::Nih, split.name(), root, index, parsed, frontal_only, |r| {
+        images.get(&r.id).cloned().ok_or_else(|| "image file not found under images/ or images_*/images/".to_string())
+    }))
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 //! `features.transition{t}.{norm,conv,pool}`, `features.norm5`, `classifier`). As in torchvision,
 //! the features the head pools are `relu(norm5(...))`.
 
+use super::conv_no_bias as conv;
 use crate::{FeatureInfo, Ops};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -56,14 +57,6 @@ pub struct DenseNet {
     transitions: Vec<Transition>,
     norm5: BatchNorm,
     num_features: usize,
-}
-
-fn conv(i: usize, o: usize, k: usize, s: usize, p: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [k, k])
-        .with_stride([s, s])
-        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-        .with_bias(false)
-        .init(device)
 }
 
 impl DenseNetConfig {

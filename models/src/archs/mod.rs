@@ -2,3 +2,17 @@
 
 pub mod densenet;
 pub mod resnet;
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::prelude::*;
+
+/// A square `k×k` convolution without bias, stride `s`, symmetric padding `p` (the torchvision
+/// families put a BatchNorm after every convolution).
+pub(crate) fn conv_no_bias(i: usize, o: usize, k: usize, s: usize, p: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([i, o], [k, k])
+        .with_stride([s, s])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_bias(false)
+        .init(device)
+}

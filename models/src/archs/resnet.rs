@@ -7,8 +7,9 @@
 //! `downsample.0`/`.1` in the exported graph). Basic blocks (ResNet-18/34) are implemented; the
 //! bottleneck variants come with the zoo issue.
 
+use super::conv_no_bias as conv;
 use crate::{FeatureInfo, Ops};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -40,14 +41,6 @@ pub struct BasicBlock {
     conv2: Conv2d,
     bn2: BatchNorm,
     downsample: Option<Downsample>,
-}
-
-fn conv(i: usize, o: usize, k: usize, s: usize, p: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [k, k])
-        .with_stride([s, s])
-        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-        .with_bias(false)
-        .init(device)
 }
 
 impl BasicBlock {
