@@ -7,4 +7,4 @@ scripts/setup.sh --with-onnx-checker
 export ORT_DYLIB_PATH="$PWD/.ort/lib/libonnxruntime.so.1.31.1"
 export CXR_ONNX_PYTHONPATH="$PWD/.ort/py"
 cargo build --release --bins
-cargo test --release --workspace "$@"
+cargo test --release --workspace --no-fail-fast "$@"

@@ -102,6 +102,26 @@ mod conformance {
         }
     }
 
+    /// Trainable parameters, as PyTorch's `parameters()` counts them (Burn's `num_params` also
+    /// counts BatchNorm running statistics, which PyTorch keeps as buffers).
+    struct Trainable {
+        path: Vec<String>,
+        count: usize,
+    }
+    impl burn::module::ModuleVisitor for Trainable {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            if !matches!(self.path.last().map(String::as_str), Some("running_mean" | "running_var")) {
+                self.count += p.shape().num_elements();
+            }
+        }
+    }
+
     fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().expect("f32")
     }
@@ -114,7 +134,9 @@ mod conformance {
         let device = Device::flex();
         for v in variants() {
             let model = build(v.name, 9, 1, 0.0, &device).expect("build");
-            assert_eq!(model.num_params(), torchvision_params(v.name), "{}: parameter count differs from torchvision", v.name);
+            let mut t = Trainable { path: Vec::new(), count: 0 };
+            model.visit(&mut t);
+            assert_eq!(t.count, torchvision_params(v.name), "{}: trainable parameter count differs from torchvision", v.name);
             let info = model.backbone.info();
             let x = Tensor::<4>::random([2, 1, 64, 64], Distribution::Normal(0.0, 1.0), &device);
             let o = model.run_all(&mut BurnOps, x.clone());
