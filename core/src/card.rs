@@ -127,8 +127,9 @@ pub struct ModelCard {
     pub operating_points: Vec<OperatingPoint>,
     /// Graph interface.
     pub outputs: OutputsContract,
-    /// blake3 of the checkpoint file exported.
-    pub checkpoint_blake3: String,
+    /// blake3 over every weight and running statistic (module path, shape, little-endian f32
+    /// values, in module order): equal for equal weights, whatever ids the checkpoint file holds.
+    pub weights_blake3: String,
     /// Exporter identity.
     pub exporter: ExporterInfo,
     /// Parity tolerance the export passed.

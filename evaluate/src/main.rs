@@ -187,7 +187,7 @@ fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(Sour
             "sha256": model.verified.sha256,
             "sha256_source": model.verified.sha256_source,
             "run_id": card.run_id, "arch": card.arch, "config_hash": card.config_hash,
-            "checkpoint_blake3": card.checkpoint_blake3,
+            "weights_blake3": card.weights_blake3,
         },
         "card": card,
         "evaluation_label_policy": policy,

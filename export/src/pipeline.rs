@@ -61,7 +61,7 @@ fn read_json<T: for<'de> serde::Deserialize<'de>>(p: &Path) -> anyhow::Result<T>
 
 /// Build the card for a run.
 #[must_use]
-pub fn make_card(run: &ResolvedRun, ops: Vec<OperatingPoint>, checkpoint_blake3: String, num_features: usize, source_commit: Option<String>) -> ModelCard {
+pub fn make_card(run: &ResolvedRun, ops: Vec<OperatingPoint>, weights_blake3: String, num_features: usize, source_commit: Option<String>) -> ModelCard {
     ModelCard {
         schema_version: CARD_SCHEMA_VERSION,
         run_id: run.run_id().0,
@@ -72,7 +72,7 @@ pub fn make_card(run: &ResolvedRun, ops: Vec<OperatingPoint>, checkpoint_blake3:
         preprocess: run.preprocess,
         operating_points: ops,
         outputs: OutputsContract::standard(num_features, 32, CamSupport::LinearHead),
-        checkpoint_blake3,
+        weights_blake3,
         exporter: ExporterInfo { name: "cxr-export".into(), version: crate::EXPORTER_VERSION.into(), opset: cxr_onnx::OPSET, ir_version: cxr_onnx::IR_VERSION },
         parity: TOLERANCE,
         source_commit,
@@ -121,7 +121,7 @@ pub fn export_run(run_dir: &Path, opts: &ExportOptions) -> anyhow::Result<Export
     let mut model = build(&run.model.arch, k, ch, run.model.dropout, &device)?;
     checkpoint::load_bytes(&mut model, ckpt.clone()).with_context(|| format!("loading {}", ckpt_path.display()))?;
     let model = model.valid();
-    let mut card = make_card(&run, ops, blake3::hash(&ckpt).to_hex().to_string(), model.backbone.info().num_features, commit);
+    let mut card = make_card(&run, ops, cxr_models::checkpoint::weights_blake3(&model), model.backbone.info().num_features, commit);
 
     let onnx_path = run_dir.join("model.onnx");
     let sha_path = run_dir.join("model.onnx.sha256");

@@ -1,6 +1,8 @@
 //! Checkpoints as burnpack bytes, so callers can hash them and write them atomically.
 
 use crate::Model;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
 /// A checkpoint that does not fit the model.
@@ -38,4 +40,35 @@ pub fn load_bytes(model: &mut Model, bytes: Vec<u8>) -> Result<(), CheckpointErr
         )));
     }
     Ok(())
+}
+
+struct WeightsHasher {
+    path: Vec<String>,
+    hasher: blake3::Hasher,
+}
+
+impl ModuleVisitor for WeightsHasher {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+        let t = p.val();
+        self.hasher.update(format!("{}\0{:?}\0", self.path.join("."), t.dims()).as_bytes());
+        for v in t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default() {
+            self.hasher.update(&v.to_le_bytes());
+        }
+    }
+}
+
+/// blake3 over every parameter and running statistic (path, shape, little-endian f32 values) in
+/// module order: the identity of the weights, independent of the random parameter ids a
+/// checkpoint file stores.
+#[must_use]
+pub fn weights_blake3(model: &Model) -> String {
+    let mut h = WeightsHasher { path: Vec::new(), hasher: blake3::Hasher::new() };
+    model.visit(&mut h);
+    h.hasher.finalize().to_hex().to_string()
 }

@@ -71,6 +71,10 @@ fn export(run_dir: &Path) -> PathBuf {
     let report: Value = serde_json::from_str(&fs_err::read_to_string(run_dir.join("export_report.json")).expect("report")).expect("json");
     assert_eq!(report["passed"], Value::Bool(true));
     assert_eq!(report["outputs"].as_array().map(Vec::len), Some(5), "the gate compares all five outputs");
+    // Exporting the same checkpoint again gives the same bytes (no timings, dates or paths inside).
+    let again = run("cxr-export", &["run", s(run_dir)]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exported"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(fs_err::read(&model).expect("model"), bytes);
     model
 }
 
