@@ -71,7 +71,7 @@ pub enum RuntimeError {
         message: String,
     },
     /// A requested execution provider is unavailable.
-    #[error("execution provider {provider} is not available: {message}. The CPU build of ONNX Runtime (the onnxruntime wheel) has no {provider} provider; install the onnxruntime-gpu wheel's libraries (CUDA 13, cuDNN) and point --ort-lib at its libonnxruntime.so")]
+    #[error("execution provider {provider} is not available: {message}. The CPU build of ONNX Runtime (the onnxruntime wheel) has none; install the onnxruntime-gpu wheel's libraries (CUDA 13, cuDNN; TensorRT 10 separately) and point --ort-lib at its libonnxruntime.so")]
     ProviderUnavailable {
         /// Provider name.
         provider: &'static str,
@@ -158,17 +158,22 @@ pub fn session(env: &ort::environment::Environment, bytes: &[u8], provider: Prov
         .with_inter_threads(1).map_err(e)?
         .with_deterministic_compute(true).map_err(e)?;
     let unavailable = |provider: Provider, message: String| RuntimeError::ProviderUnavailable { provider: provider.name(), message };
+    // With load-dynamic, a GPU provider lives in a shared library beside libonnxruntime.so.
+    let missing = |provider: Provider, lib: &str| {
+        let dir = ENV.get().and_then(|r| r.as_ref().ok()).and_then(|(rt, _)| rt.path.parent().map(Path::to_path_buf)).unwrap_or_default();
+        unavailable(provider, format!("{} is missing or does not load, so this ONNX Runtime has no {} provider", dir.join(lib).display(), provider.name()))
+    };
     match provider {
         Provider::Cpu => {}
         Provider::Cuda => {
             if !ep::CUDA::is_available().unwrap_or(false) {
-                return Err(unavailable(provider, "not compiled into this ONNX Runtime library".into()));
+                return Err(missing(provider, "libonnxruntime_providers_cuda.so"));
             }
             b = b.with_execution_providers([ep::CUDA::default().build().error_on_failure()]).map_err(|x| unavailable(provider, ort::Error::<()>::from(x).to_string()))?;
         }
         Provider::TensorRt => {
             if !ep::TensorRT::is_available().unwrap_or(false) {
-                return Err(unavailable(provider, "not compiled into this ONNX Runtime library".into()));
+                return Err(missing(provider, "libonnxruntime_providers_tensorrt.so"));
             }
             b = b.with_execution_providers([ep::TensorRT::default().build().error_on_failure()]).map_err(|x| unavailable(provider, ort::Error::<()>::from(x).to_string()))?;
         }

@@ -82,7 +82,7 @@ fn evaluation_inputs() {
     // A GPU provider on the CPU runtime: exit 6, named, never a silent CPU fall-back.
     let o = run("cxr-eval", &["verify", "--model", s(&m), "--ep", "cuda"]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
-    assert!(stderr(&o).contains("execution provider cuda is not available"));
+    assert!(stderr(&o).contains("execution provider cuda is not available") && stderr(&o).contains("libonnxruntime_providers_cuda.so"), "{}", stderr(&o));
 
     // Missing dataset folder.
     let out = tmp.path().join("eval");
