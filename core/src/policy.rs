@@ -119,6 +119,17 @@ impl LabelPolicy {
             },
         }
     }
+
+    /// The hard (0/1) label for metrics, or `None` when masked or when the policy gives a soft
+    /// target (`smooth`): metrics never see soft labels.
+    #[must_use]
+    pub fn hard_label(&self, label: Label, covered: bool) -> Option<bool> {
+        match self.target(label, covered) {
+            Some(t) if t == 1.0 => Some(true),
+            Some(t) if t == 0.0 => Some(false),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +155,9 @@ mod tests {
         assert_eq!(mk(UncertainPolicy::Ignore).target(Label::Missing, true), None);
         assert!(mk(UncertainPolicy::Smooth).validate_for_evaluation().is_err());
         assert!(mk(UncertainPolicy::Ignore).validate_for_evaluation().is_ok());
+        assert_eq!(mk(UncertainPolicy::Positive).hard_label(Label::Uncertain, true), Some(true));
+        assert_eq!(mk(UncertainPolicy::Smooth).hard_label(Label::Uncertain, true), None, "soft targets are not labels");
+        assert_eq!(mk(UncertainPolicy::Ignore).hard_label(Label::Negative, false), None);
     }
 
     #[test]

@@ -53,6 +53,13 @@ pub struct LabelTable {
 }
 
 impl LabelTable {
+    /// Hard labels of one finding under `policy`, one per row (`None` = masked).
+    #[must_use]
+    pub fn hard_labels(&self, policy: &cxr_core::LabelPolicy, f: Finding) -> Vec<Option<bool>> {
+        let covered = self.covered[f.index()];
+        self.rows.iter().map(|r| policy.hard_label(r[f.index()], covered)).collect()
+    }
+
     /// Counts of (positive, negative, uncertain, missing) for one finding.
     #[must_use]
     pub fn counts(&self, f: Finding) -> [usize; 4] {

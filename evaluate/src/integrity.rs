@@ -1,10 +1,9 @@
 //! Opening a model: hash check, card, session, and the outputs contract.
 
 use cxr_core::{CARD_METADATA_KEY, CamSupport, ModelCard};
-use cxr_runtime::{Provider, RuntimeError};
+use cxr_runtime::{Provider, RuntimeError, sha256_hex};
 use ort::session::Session;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Refusals that protect the integrity of an evaluation.
@@ -69,12 +68,6 @@ pub struct OpenModel {
     pub path: PathBuf,
     /// Provider used.
     pub provider: Provider,
-}
-
-/// SHA-256 hex of bytes.
-#[must_use]
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn expected_hash(model: &Path, expect: Option<&str>) -> Result<(String, String), IntegrityError> {

@@ -80,17 +80,6 @@ fn num_or_undefined(v: Option<f64>) -> Value {
     v.map_or_else(|| json!("undefined"), |x| json!(x))
 }
 
-/// Hard labels for `f` under the evaluation `policy`.
-#[must_use]
-pub fn eval_labels(policy: &LabelPolicy, ds: &Dataset, f: Finding) -> Vec<Option<bool>> {
-    let covered = ds.labels.covered[f.index()];
-    ds.labels
-        .rows
-        .iter()
-        .map(|r| policy.target(r[f.index()], covered).map(|t| t >= 0.5))
-        .collect()
-}
-
 /// Metrics of one dataset.
 #[must_use]
 pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role: DatasetRole, probs: &[Vec<f32>]) -> DatasetResult {
@@ -98,7 +87,7 @@ pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role
     let (mut defined, mut names) = (Vec::new(), Vec::new());
     for (k, &f) in card.labels.iter().enumerate() {
         let [p, n, u, m] = ds.labels.counts(f);
-        let y = eval_labels(policy, ds, f);
+        let y = ds.labels.hard_labels(policy, f);
         let scores: Vec<f64> = probs.iter().map(|row| f64::from(row[k])).collect();
         let a = auroc_masked(&scores, &y);
         if let Some(a) = a {

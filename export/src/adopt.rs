@@ -6,11 +6,10 @@
 //! SHA-256.
 
 use crate::parity::synthetic_input;
-use crate::pipeline::sha256_hex;
 use anyhow::{Context, bail};
 use cxr_core::{CARD_METADATA_KEY, CamSupport, ModelCard, write_atomic};
 use cxr_onnx::{Message, ModelProto};
-use cxr_runtime::Provider;
+use cxr_runtime::{Provider, sha256_hex, sha256sum_line};
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +60,6 @@ pub fn adopt(onnx: &Path, card_path: &Path, out: &Path, ort_lib: Option<&Path>) 
     write_atomic(&out.join("model_card.json"), card.to_json().as_bytes())?;
     let path = out.join("model.onnx");
     write_atomic(&path, &bytes)?;
-    write_atomic(&out.join("model.onnx.sha256"), format!("{sha}  model.onnx\n").as_bytes())?;
+    write_atomic(&out.join("model.onnx.sha256"), sha256sum_line(&sha, "model.onnx").as_bytes())?;
     Ok(path)
 }

@@ -31,25 +31,23 @@ enum Command {
     },
     /// Adopt an ONNX file exported elsewhere: check it against a model card in ONNX Runtime,
     /// stamp the card into its metadata, and write it with its SHA-256.
-    Adopt(cxr_export_adopt::AdoptArgs),
+    Adopt(AdoptArgs),
 }
 
-mod cxr_export_adopt {
-    #[derive(clap::Args)]
-    pub(crate) struct AdoptArgs {
-        /// The ONNX file.
-        #[arg(long)]
-        pub(crate) onnx: std::path::PathBuf,
-        /// Its model card (JSON, the cxr card schema).
-        #[arg(long)]
-        pub(crate) card: std::path::PathBuf,
-        /// Output folder.
-        #[arg(long)]
-        pub(crate) out: std::path::PathBuf,
-        /// ONNX Runtime library.
-        #[arg(long)]
-        pub(crate) ort_lib: Option<std::path::PathBuf>,
-    }
+#[derive(clap::Args)]
+struct AdoptArgs {
+    /// The ONNX file.
+    #[arg(long)]
+    onnx: PathBuf,
+    /// Its model card (JSON, the cxr card schema).
+    #[arg(long)]
+    card: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// ONNX Runtime library.
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {

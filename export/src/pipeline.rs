@@ -9,8 +9,7 @@ use cxr_core::{
     write_json_atomic,
 };
 use cxr_models::{Model, build, checkpoint};
-use cxr_runtime::Provider;
-use sha2::{Digest, Sha256};
+use cxr_runtime::{Provider, sha256_hex, sha256sum_line};
 use std::path::{Path, PathBuf};
 
 /// The gate's tolerance: `|a − b| ≤ 1e-4 + 1e-3·|b|`.
@@ -46,12 +45,6 @@ pub struct Exported {
     pub sha256: String,
     /// Whether an identical export already existed.
     pub already_done: bool,
-}
-
-/// SHA-256 hex of bytes.
-#[must_use]
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_json<T: for<'de> serde::Deserialize<'de>>(p: &Path) -> anyhow::Result<T> {
@@ -140,6 +133,6 @@ pub fn export_run(run_dir: &Path, opts: &ExportOptions) -> anyhow::Result<Export
         &serde_json::json!({ "exporter": format!("cxr-export {}", crate::EXPORTER_VERSION), "seconds": t0.elapsed().as_secs_f64(), "onnx_bytes": bytes.len() }),
     )?;
     write_atomic(&onnx_path, &bytes)?;
-    write_atomic(&sha_path, format!("{sha}  model.onnx\n").as_bytes())?;
+    write_atomic(&sha_path, sha256sum_line(&sha, "model.onnx").as_bytes())?;
     Ok(Exported { model: onnx_path, sha256: sha, already_done: false })
 }

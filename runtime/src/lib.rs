@@ -14,6 +14,19 @@ use ort::session::builder::GraphOptimizationLevel;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// SHA-256 hex of bytes (the model identity that `model.onnx.sha256` records).
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One `sha256sum`-format line for `file_name`, as written beside a model.
+#[must_use]
+pub fn sha256sum_line(sha256_hex: &str, file_name: &str) -> String {
+    format!("{sha256_hex}  {file_name}\n")
+}
+
 /// The command that installs the library into the project.
 pub const SETUP_COMMAND: &str = "scripts/setup.sh";
 

@@ -3,7 +3,8 @@
 
 use super::support::{ok, run, s};
 use burn::prelude::*;
-use cxr_export::pipeline::{ExportOptions, export_model, make_card, sha256_hex};
+use cxr_export::pipeline::{ExportOptions, export_model, make_card};
+use cxr_runtime::sha256_hex;
 use std::path::{Path, PathBuf};
 
 fn tiny_phantom(dir: &Path) -> PathBuf {

@@ -55,7 +55,7 @@ fn train_interrupted(data: &Path, runs: &Path) -> PathBuf {
     let out = run("cxr-train", &["run", "--config", s(&config()), "--train-root", s(&root), "--runs-dir", s(runs)]);
     let dir = PathBuf::from(ok(&out, "resumed cxr-train run").trim());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("resuming run")) && err.contains(&format!("after epoch {done}")), "expected a resume after epoch {done}:\n{err}");
+    assert!(err.contains("resuming run") && err.contains(&format!("after epoch {done}")), "expected a resume after epoch {done}:\n{err}");
     let log = fs_err::read_to_string(dir.join("train_log.jsonl")).expect("log");
     let epochs: Vec<u64> = log.lines().map(|l| serde_json::from_str::<Value>(l).expect("log line")["epoch"].as_u64().expect("epoch")).collect();
     assert_eq!(epochs, (1..=epochs_total).collect::<Vec<_>>(), "every epoch logged exactly once across the interruption");

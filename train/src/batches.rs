@@ -16,21 +16,6 @@ pub fn targets(policy: &LabelPolicy, labels: &[Finding], row: &[Label; 9], cover
         .unzip()
 }
 
-/// Hard evaluation labels for one finding under `policy` (soft targets count as unknown).
-#[must_use]
-pub fn hard_labels(policy: &LabelPolicy, ds: &Dataset, f: Finding) -> Vec<Option<bool>> {
-    let covered = ds.labels.covered[f.index()];
-    ds.labels
-        .rows
-        .iter()
-        .map(|r| match policy.target(r[f.index()], covered) {
-            Some(t) if t == 1.0 => Some(true),
-            Some(t) if t == 0.0 => Some(false),
-            _ => None,
-        })
-        .collect()
-}
-
 /// One batch: images `[n, C, S, S]` flattened, targets and masks `[n, K]` flattened.
 #[derive(Debug, Clone)]
 pub struct Batch {

@@ -1,6 +1,6 @@
 //! The training loop.
 
-use crate::batches::{Batch, hard_labels, load_batch};
+use crate::batches::{Batch, load_batch};
 use crate::loss::masked_bce_with_logits;
 use crate::provenance::{Provenance, now_unix};
 use crate::run_dir::{RunDir, Status, TrainComplete, TrainState};
@@ -70,7 +70,7 @@ fn predict(model: &Model, ds: &Dataset, run: &ResolvedRun, bs: usize) -> anyhow:
 }
 
 fn aurocs(run: &ResolvedRun, ds: &Dataset, probs: &[Vec<f64>]) -> Vec<Option<f64>> {
-    run.labels.iter().zip(probs).map(|(&f, p)| auroc_masked(p, &hard_labels(&run.label_policy, ds, f))).collect()
+    run.labels.iter().zip(probs).map(|(&f, p)| auroc_masked(p, &ds.labels.hard_labels(&run.label_policy, f))).collect()
 }
 
 fn operating_points(run: &ResolvedRun, ds: &Dataset, probs: &[Vec<f64>]) -> Vec<OperatingPoint> {
@@ -78,7 +78,7 @@ fn operating_points(run: &ResolvedRun, ds: &Dataset, probs: &[Vec<f64>]) -> Vec<
         .iter()
         .zip(probs)
         .map(|(&f, p)| {
-            let (s, y): (Vec<f64>, Vec<bool>) = p.iter().zip(hard_labels(&run.label_policy, ds, f)).filter_map(|(&s, t)| t.map(|t| (s, t))).unzip();
+            let (s, y): (Vec<f64>, Vec<bool>) = p.iter().zip(ds.labels.hard_labels(&run.label_policy, f)).filter_map(|(&s, t)| t.map(|t| (s, t))).unzip();
             let yp = youden(&s, &y);
             OperatingPoint {
                 finding: f,
