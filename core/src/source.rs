@@ -19,12 +19,14 @@ pub enum SourceId {
     Vindr,
     /// BRAX.
     Brax,
+    /// A hospital's own data in the generic CSV format (the site a user audits).
+    Generic,
 }
 
 impl SourceId {
     /// All sources.
-    pub const ALL: [SourceId; 6] =
-        [Self::Chexpert, Self::Mimic, Self::Nih, Self::Padchest, Self::Vindr, Self::Brax];
+    pub const ALL: [SourceId; 7] =
+        [Self::Chexpert, Self::Mimic, Self::Nih, Self::Padchest, Self::Vindr, Self::Brax, Self::Generic];
 
     /// Stable lowercase name (used in CLI arguments and file names).
     #[must_use]
@@ -36,6 +38,7 @@ impl SourceId {
             Self::Padchest => "padchest",
             Self::Vindr => "vindr",
             Self::Brax => "brax",
+            Self::Generic => "generic",
         }
     }
 

@@ -1,16 +1,19 @@
-//! `cxr-data`: generate phantom studies and summarize datasets.
+//! `cxr-data`: generate phantom studies, summarize datasets, render the label-mapping document.
 //!
-//! Exit codes: 0 success, 1 runtime failure (I/O, bad data), 2 usage error.
+//! Exit codes: 0 success, 1 runtime failure (I/O, bad data, images that fail `--check-images`),
+//! 2 usage error.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cxr_core::{Finding, SHARED9, SourceId};
 use cxr_data::phantom::{PhantomConfig, generate};
-use cxr_data::{DatasetSplit, open_dataset};
+use cxr_data::{Dataset, DatasetSplit, ReadOptions, VindrVoting, load_gray_hinted, open_dataset};
+use rayon::prelude::*;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "cxr-data", version, about = "Phantom studies and dataset summaries")]
+#[command(name = "cxr-data", version, about = "Phantom studies, dataset summaries and the label-mapping document")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,8 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate a deterministic phantom study (CheXpert-format training site, NIH-format external
-    /// site) into OUT. Idempotent: an existing study with the same settings is kept.
+    /// Generate a deterministic phantom study (a CheXpert-format training site and NIH, MIMIC,
+    /// PadChest, VinDr and BRAX-format external sites) into OUT. Idempotent: an existing study
+    /// with the same settings is kept.
     Phantom {
         /// Output folder (must be new, empty, or an earlier phantom study with the same settings).
         out: PathBuf,
@@ -38,26 +42,57 @@ enum Command {
         /// NIH patients.
         #[arg(long, default_value_t = 200)]
         nih_patients: usize,
+        /// MIMIC-CXR-JPG patients.
+        #[arg(long, default_value_t = 150)]
+        mimic_patients: usize,
+        /// PadChest patients.
+        #[arg(long, default_value_t = 150)]
+        padchest_patients: usize,
+        /// VinDr-CXR images.
+        #[arg(long, default_value_t = 150)]
+        vindr_images: usize,
+        /// BRAX patients.
+        #[arg(long, default_value_t = 150)]
+        brax_patients: usize,
         /// Plant a chest drain co-occurring with this finding at the training site
         /// (e.g. "Pneumothorax").
         #[arg(long)]
         shortcut: Option<Finding>,
     },
-    /// Read a dataset's index and print its manifest and label summary as JSON.
+    /// Read a dataset's label files and print image, patient and four-state label counts (all
+    /// images and frontal images) as JSON on stdout.
     Summary {
-        /// Dataset kind: chexpert or nih.
+        /// Dataset kind: chexpert, mimic, nih, padchest, vindr, brax or generic.
         #[arg(long, value_parser = SourceId::parse)]
         dataset: SourceId,
-        /// Dataset root (CheXpert: the folder holding train.csv; NIH: the folder holding
-        /// Data_Entry_2017.csv).
-        root: PathBuf,
-        /// Index: train, valid (CheXpert) or all (NIH).
-        #[arg(long, default_value = "all")]
-        split: String,
-        /// Keep lateral views too.
+        /// Dataset root (the folder holding the label files and images in the dataset's layout).
         #[arg(long)]
-        all_views: bool,
+        root: PathBuf,
+        /// The label file, when it is not at its standard place under the root (a .csv.gz copy,
+        /// VinDr's Kaggle train.csv, a generic CSV elsewhere).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Also check that every image exists and decodes; failures are listed (exit 1).
+        #[arg(long)]
+        check_images: bool,
+        /// Skip malformed rows (each listed) instead of stopping at the first.
+        #[arg(long)]
+        lenient: bool,
+        /// Allow image paths outside the root (data on network storage); recorded.
+        #[arg(long)]
+        allow_outside_root: bool,
+        /// BRAX: read the DICOMs (DicomPath) instead of the PNGs (PngPath).
+        #[arg(long)]
+        brax_dicom: bool,
+        /// VinDr: a finding is positive when any radiologist marked it (default: 2 of 3).
+        #[arg(long)]
+        vindr_any_radiologist: bool,
+        /// VinDr: a finding marked by a minority of radiologists is uncertain (default: negative).
+        #[arg(long)]
+        vindr_minority_uncertain: bool,
     },
+    /// Print the label-mapping document (docs/label-mapping.md) generated from the readers' tables.
+    MappingDoc,
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,15 +106,100 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+fn label_counts(ds: &Dataset, keep: impl Fn(usize) -> bool) -> Value {
+    let rows: Vec<_> = ds.labels.rows.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, r)| *r).collect();
+    let table = cxr_data::LabelTable { covered: ds.labels.covered, rows };
+    SHARED9
+        .into_iter()
+        .map(|f: Finding| {
+            let [p, n, u, m] = table.counts(f);
+            (f.name().to_string(), json!({"positive": p, "negative": n, "uncertain": u, "missing": m}))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Check every image in parallel (exists, stays inside the root unless allowed, decodes); the
+/// failures, listed.
+fn check_images(ds: &Dataset, allow_outside_root: bool) -> anyhow::Result<Vec<Value>> {
+    let root = std::fs::canonicalize(&ds.root).with_context(|| format!("{}", ds.root.display()))?;
+    let bar = indicatif::ProgressBar::new(ds.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("checking images {bar:30} {pos}/{len} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let failures: Vec<Value> = ds
+        .records
+        .par_iter()
+        .filter_map(|r| {
+            let res = match std::fs::canonicalize(&r.path) {
+                Err(e) => Err(format!("{}: {e}", r.path.display())),
+                Ok(real) if !allow_outside_root && !real.starts_with(&root) => {
+                    Err(format!("{}: resolves to {} outside the dataset root (pass --allow-outside-root)", r.path.display(), real.display()))
+                }
+                Ok(_) => load_gray_hinted(&r.path, r.bits_stored).map(|_| ()).map_err(|e| e.to_string()),
+            };
+            bar.inc(1);
+            res.err().map(|e| json!({"id": r.id, "path": r.path, "error": e}))
+        })
+        .collect();
+    bar.finish_and_clear();
+    Ok(failures)
+}
+
+fn summary(dataset: SourceId, root: PathBuf, opts: &ReadOptions, check: bool) -> anyhow::Result<()> {
+    let ds = open_dataset(dataset, &root, DatasetSplit::All, opts)?;
+    let patients: std::collections::HashSet<&str> = ds.records.iter().map(|r| r.patient_id.as_str()).collect();
+    let studies: std::collections::HashSet<(&str, &str)> =
+        ds.records.iter().filter_map(|r| r.study_id.as_deref().map(|s| (r.patient_id.as_str(), s))).collect();
+    let frontal: Vec<bool> = ds.records.iter().map(|r| r.frontal).collect();
+    let mut splits = std::collections::BTreeMap::<String, usize>::new();
+    for r in &ds.records {
+        *splits.entry(r.official_split.clone().unwrap_or_else(|| "none".into())).or_default() += 1;
+    }
+    let mut doc = json!({
+        "dataset": dataset.name(),
+        "images": ds.len(),
+        "frontal_images": frontal.iter().filter(|f| **f).count(),
+        "patients": patients.len(),
+        "studies": studies.len(),
+        "official_split": splits,
+        "labels": {
+            "all": label_counts(&ds, |_| true),
+            "frontal": label_counts(&ds, |i| frontal[i]),
+        },
+        "covered": SHARED9.iter().filter(|f| ds.labels.covered[f.index()]).map(|f| f.name()).collect::<Vec<_>>(),
+        "index_files": ds.index_files,
+        "skipped_rows": ds.report.skipped_rows.iter().map(|s| &s.error).collect::<Vec<_>>(),
+        "unknown_tokens": ds.report.unknown_tokens,
+        "counters": ds.report.counters,
+        "outside_root_allowed": ds.report.outside_root_allowed,
+        "outside_root_paths": ds.report.outside_root_paths,
+        "excluded": ds.excluded.len(),
+        "manifest_hash": ds.manifest_hash(),
+    });
+    let failures = if check { Some(check_images(&ds, opts.allow_outside_root)?) } else { None };
+    if let Some(f) = &failures {
+        doc["image_check"] = json!({"checked": ds.len(), "failed": f.len(), "failures": f});
+    }
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    if let Some(f) = failures.filter(|f| !f.is_empty()) {
+        anyhow::bail!("{} of {} images failed to decode (listed under image_check.failures)", f.len(), ds.len());
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Phantom { out, seed, size, train_patients, valid_patients, nih_patients, shortcut } => {
+        Command::Phantom { out, seed, size, train_patients, valid_patients, nih_patients, mimic_patients, padchest_patients, vindr_images, brax_patients, shortcut } => {
             let cfg = PhantomConfig {
                 seed,
                 size,
                 chexpert_train_patients: train_patients,
                 chexpert_valid_patients: valid_patients,
                 nih_patients,
+                mimic_patients,
+                padchest_patients,
+                vindr_images,
+                brax_patients,
                 shortcut,
                 lateral_fraction: 0.12,
             };
@@ -87,36 +207,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let s = generate(&out, &cfg).with_context(|| format!("generating phantom study in {}", out.display()))?;
             println!("{}", serde_json::to_string_pretty(&s)?);
         }
-        Command::Summary { dataset, root, split, all_views } => {
-            let split = match split.as_str() {
-                "train" => DatasetSplit::Train,
-                "valid" => DatasetSplit::Valid,
-                "all" => DatasetSplit::All,
-                other => anyhow::bail!("unknown split {other:?}; valid: train, valid, all"),
+        Command::Summary { dataset, root, labels, check_images, lenient, allow_outside_root, brax_dicom, vindr_any_radiologist, vindr_minority_uncertain } => {
+            let opts = ReadOptions {
+                frontal_only: false,
+                lenient,
+                allow_outside_root,
+                labels,
+                locate_images: false,
+                vindr_voting: if vindr_any_radiologist { VindrVoting::Any } else { VindrVoting::Majority },
+                vindr_single_vote_uncertain: vindr_minority_uncertain,
+                brax_dicom,
             };
-            let ds = open_dataset(dataset, &root, split, !all_views)?;
-            let labels: serde_json::Map<String, serde_json::Value> = SHARED9
-                .into_iter()
-                .map(|f: Finding| {
-                    let [p, n, u, m] = ds.labels.counts(f);
-                    (f.name().to_string(), serde_json::json!({"positive": p, "negative": n, "uncertain": u, "missing": m, "covered": ds.labels.covered[f.index()]}))
-                })
-                .collect();
-            let patients: std::collections::HashSet<&str> = ds.records.iter().map(|r| r.patient_id.as_str()).collect();
-            let summary = serde_json::json!({
-                "dataset": dataset.name(),
-                "split": ds.split,
-                "root": ds.root,
-                "index_files": ds.index_files,
-                "images": ds.len(),
-                "patients": patients.len(),
-                "excluded": ds.excluded.len(),
-                "excluded_examples": ds.excluded.iter().take(20).collect::<Vec<_>>(),
-                "manifest_hash": ds.manifest_hash(),
-                "labels": labels,
-            });
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            summary(dataset, root, &opts, check_images)?;
         }
+        Command::MappingDoc => print!("{}", cxr_data::sources::mapping_markdown()),
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
-//! What a reader returns: the manifest (records) and, separately, the label table.
+//! What a reader returns: the manifest (records) and, separately, the label table, plus a read
+//! report listing everything that was skipped, excluded or unusual (never dropped silently).
 
 use cxr_core::{Finding, Label, SHARED9, SourceId};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Acquisition view.
@@ -9,27 +11,96 @@ use std::path::PathBuf;
 pub enum View {
     /// Postero-anterior.
     PA,
-    /// Antero-posterior.
+    /// Antero-posterior (supine and erect; PadChest's `AP_horizontal` too).
     AP,
-    /// Lateral.
+    /// Lateral (any lateral or decubitus projection).
     Lateral,
-    /// Anything else or unknown (kept as a frontal/non-frontal flag on the record).
+    /// A stated view that is none of the above (oblique, LL on a frontal CheXpert row, …).
     Other,
+    /// No view stated: excluded from the frontal set and counted.
+    Unknown,
+}
+
+/// Patient sex as the source states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Sex {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+    /// Other or unknown as stated by the source (BRAX `O`, CheXpert `Unknown`).
+    Other,
+}
+
+impl Sex {
+    /// Parse the spellings the sources use (`M`/`F`/`O`, `Male`/`Female`/`Unknown`); blank and
+    /// `None` give `Ok(None)`.
+    ///
+    /// # Errors
+    /// A message for any other value.
+    pub fn parse(s: &str) -> Result<Option<Self>, String> {
+        match s.trim() {
+            "" | "None" | "nan" => Ok(None),
+            "M" | "Male" | "male" => Ok(Some(Self::Male)),
+            "F" | "Female" | "female" => Ok(Some(Self::Female)),
+            "O" | "Other" | "Unknown" | "U" => Ok(Some(Self::Other)),
+            other => Err(format!("expected M, F, O, Male, Female or Unknown, got {other:?}")),
+        }
+    }
 }
 
 /// One image of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Record {
-    /// Stable id within the source (the path as written in the index, or the image name).
+    /// The source's key for this image (its duplicate key): CheXpert `Path`, MIMIC `dicom_id`,
+    /// NIH `Image Index`, PadChest `ImageID`, VinDr `image_id`, BRAX and generic the image path.
     pub id: String,
     /// Image file on this machine.
     pub path: PathBuf,
-    /// Patient id, kept as a string.
+    /// Patient id, kept as a string (PadChest ids have 35–39 digits).
     pub patient_id: String,
+    /// Study id, where the source has one.
+    pub study_id: Option<String>,
     /// View.
     pub view: View,
-    /// Whether the source counts this image as frontal.
+    /// Whether the source's frontal rule (datasets.md §3) counts this image as frontal.
     pub frontal: bool,
+    /// Sex, where present.
+    pub sex: Option<Sex>,
+    /// Age in years, where present (BRAX 5-year groups: the group's lower bound).
+    pub age: Option<f32>,
+    /// The source's official split (`train`, `valid`, `validate`, `test`, …), where it has one.
+    pub official_split: Option<String>,
+    /// Bits stored per sample, where the index states it (PadChest `BitsStored_DICOM`): scales
+    /// 16-bit PNGs (see [`crate::load_gray_hinted`]).
+    pub bits_stored: Option<u8>,
+}
+
+impl Record {
+    /// A record with only the required fields; everything optional unknown, view unknown.
+    #[must_use]
+    pub fn new(id: impl Into<String>, path: PathBuf, patient_id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            path,
+            patient_id: patient_id.into(),
+            study_id: None,
+            view: View::Unknown,
+            frontal: false,
+            sex: None,
+            age: None,
+            official_split: None,
+            bits_stored: None,
+        }
+    }
+
+    /// Set the view and derive `frontal` (PA or AP).
+    #[must_use]
+    pub fn with_view(mut self, view: View) -> Self {
+        self.view = view;
+        self.frontal = matches!(view, View::PA | View::AP);
+        self
+    }
 }
 
 /// An index row that was not taken, and why (counted and listed in outputs, never dropped
@@ -40,6 +111,40 @@ pub struct Excluded {
     pub id: String,
     /// Reason.
     pub reason: String,
+}
+
+/// A malformed row skipped under `--lenient`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedRow {
+    /// The error, naming file, row and field.
+    pub error: String,
+}
+
+/// Everything unusual met while reading, for the summary and the evaluation outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ReadReport {
+    /// Malformed rows skipped (only under `--lenient`; otherwise the first one is an error).
+    pub skipped_rows: Vec<SkippedRow>,
+    /// Label tokens outside the source's vocabulary, with their counts (ignored for the labels).
+    pub unknown_tokens: BTreeMap<String, usize>,
+    /// Named counts of noteworthy rows (e.g. `view unknown`, `padchest: labels null`).
+    pub counters: BTreeMap<String, usize>,
+    /// Whether paths outside the dataset root were allowed (`--allow-outside-root`).
+    pub outside_root_allowed: bool,
+    /// Image paths outside the dataset root that were allowed.
+    pub outside_root_paths: usize,
+}
+
+impl ReadReport {
+    /// Add one to a named counter.
+    pub fn count(&mut self, name: &str) {
+        *self.counters.entry(name.to_string()).or_default() += 1;
+    }
+
+    /// Add one occurrence of an unknown token.
+    pub fn unknown_token(&mut self, token: &str) {
+        *self.unknown_tokens.entry(token.to_string()).or_default() += 1;
+    }
 }
 
 /// The four-state labels of the nine shared findings, one row per record.
@@ -63,17 +168,22 @@ impl LabelTable {
     /// Counts of (positive, negative, uncertain, missing) for one finding.
     #[must_use]
     pub fn counts(&self, f: Finding) -> [usize; 4] {
-        let mut c = [0; 4];
-        for r in &self.rows {
-            c[match r[f.index()] {
-                Label::Positive => 0,
-                Label::Negative => 1,
-                Label::Uncertain => 2,
-                Label::Missing => 3,
-            }] += 1;
-        }
-        c
+        count_states(self.rows.iter(), f)
     }
+}
+
+/// Counts of (positive, negative, uncertain, missing) for one finding over `rows`.
+pub(crate) fn count_states<'a>(rows: impl Iterator<Item = &'a [Label; 9]>, f: Finding) -> [usize; 4] {
+    let mut c = [0; 4];
+    for r in rows {
+        c[match r[f.index()] {
+            Label::Positive => 0,
+            Label::Negative => 1,
+            Label::Uncertain => 2,
+            Label::Missing => 3,
+        }] += 1;
+    }
+    c
 }
 
 /// A read dataset split.
@@ -91,49 +201,13 @@ pub struct Dataset {
     pub records: Vec<Record>,
     /// Their labels.
     pub labels: LabelTable,
-    /// Rows not taken.
+    /// Rows not taken (non-frontal under `frontal_only`, image not found).
     pub excluded: Vec<Excluded>,
+    /// Skipped rows, unknown tokens and counters.
+    pub report: ReadReport,
 }
 
 impl Dataset {
-    /// Build a dataset from parsed index rows: non-frontal rows (when `frontal_only`) and rows
-    /// whose image `locate` cannot find go to the exclusion list with their reason, never
-    /// silently dropped.
-    pub(crate) fn assemble(
-        source: cxr_core::SourceId,
-        split: &str,
-        root: &std::path::Path,
-        index: PathBuf,
-        parsed: Vec<(Record, [Label; 9])>,
-        frontal_only: bool,
-        locate: impl Fn(&Record) -> Result<PathBuf, String>,
-    ) -> Self {
-        let (mut records, mut rows, mut excluded) = (Vec::new(), Vec::new(), Vec::new());
-        for (mut record, labels) in parsed {
-            if frontal_only && !record.frontal {
-                excluded.push(Excluded { id: record.id, reason: "not frontal".into() });
-                continue;
-            }
-            match locate(&record) {
-                Ok(path) => {
-                    record.path = path;
-                    records.push(record);
-                    rows.push(labels);
-                }
-                Err(reason) => excluded.push(Excluded { id: record.id, reason }),
-            }
-        }
-        Self {
-            source,
-            split: split.to_string(),
-            root: root.to_path_buf(),
-            index_files: vec![index],
-            records,
-            labels: LabelTable { covered: [true; 9], rows },
-            excluded,
-        }
-    }
-
     /// blake3 over the included records, their labels and the exclusions: the dataset's identity
     /// in run hashes. Image bytes are not hashed (too slow for real datasets); paths and labels are.
     #[must_use]
@@ -145,6 +219,9 @@ impl Dataset {
         }
         for e in &self.excluded {
             h.update(format!("x\t{}\t{}\n", e.id, e.reason).as_bytes());
+        }
+        for s in &self.report.skipped_rows {
+            h.update(format!("s\t{}\n", s.error).as_bytes());
         }
         h.finalize().to_hex().to_string()
     }

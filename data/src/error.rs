@@ -59,6 +59,24 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// An index with no usable row.
+    #[error("{}: no images (empty dataset{})", path.display(), if *skipped > 0 { format!("; {skipped} malformed rows skipped") } else { String::new() })]
+    Empty {
+        /// Index file.
+        path: PathBuf,
+        /// Rows skipped as malformed.
+        skipped: usize,
+    },
+    /// An image path that resolves outside the dataset root.
+    #[error("{}: resolves to {} outside the dataset root {} (pass --allow-outside-root for data on network storage)", path.display(), target.display(), root.display())]
+    OutsideRoot {
+        /// Path as given.
+        path: PathBuf,
+        /// Where it resolves.
+        target: PathBuf,
+        /// Dataset root.
+        root: PathBuf,
+    },
     /// Invalid arguments to a data function.
     #[error("{0}")]
     Invalid(String),

@@ -5,6 +5,7 @@
 //! so train/test preprocessing skew is impossible. Must not depend on Burn or ONNX Runtime.
 
 mod dataset;
+pub mod dicom;
 mod error;
 mod image_io;
 pub mod phantom;
@@ -12,9 +13,9 @@ mod preprocess;
 pub mod sources;
 mod split;
 
-pub use dataset::{Dataset, Excluded, LabelTable, Record, View};
+pub use dataset::{Dataset, Excluded, LabelTable, ReadReport, Record, Sex, SkippedRow, View};
 pub use error::DataError;
-pub use image_io::{GrayImage, load_gray};
-pub use preprocess::{preprocess, preprocess_file};
-pub use sources::{DatasetSplit, open_dataset};
+pub use image_io::{GrayImage, load_gray, load_gray_hinted};
+pub use preprocess::{preprocess, preprocess_file, preprocess_record};
+pub use sources::{DatasetSplit, ReadOptions, VindrVoting, open_dataset};
 pub use split::{Role, role_of};

@@ -1,6 +1,6 @@
 //! The single preprocessing function used by training and evaluation alike.
 
-use crate::{DataError, GrayImage, load_gray};
+use crate::{DataError, GrayImage, load_gray, load_gray_hinted};
 use cxr_core::{Normalization, PreprocessSpec, ResizeFilter};
 use fast_image_resize::images::{TypedImage, TypedImageRef};
 use fast_image_resize::pixels::F32;
@@ -53,6 +53,15 @@ pub fn preprocess(spec: &PreprocessSpec, img: &GrayImage) -> Result<Vec<f32>, St
 pub fn preprocess_file(spec: &PreprocessSpec, path: &Path) -> Result<Vec<f32>, DataError> {
     let img = load_gray(path)?;
     preprocess(spec, &img).map_err(|message| DataError::Image { path: path.to_path_buf(), message })
+}
+
+/// [`preprocess_file`] for a dataset record, using the bits stored its index states.
+///
+/// # Errors
+/// [`DataError::Image`] naming the file.
+pub fn preprocess_record(spec: &PreprocessSpec, record: &crate::Record) -> Result<Vec<f32>, DataError> {
+    let img = load_gray_hinted(&record.path, record.bits_stored)?;
+    preprocess(spec, &img).map_err(|message| DataError::Image { path: record.path.clone(), message })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! with ONNX Runtime on the previous batch (a bounded queue of two batches keeps memory flat).
 
 use cxr_core::ModelCard;
-use cxr_data::{DataError, Dataset, preprocess_file};
+use cxr_data::{DataError, Dataset, preprocess_record};
 use indicatif::{ProgressBar, ProgressStyle};
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -22,7 +22,7 @@ pub struct Predictions {
 /// # Errors
 /// The first unreadable image, named.
 pub fn preprocess_batch(ds: &Dataset, idx: &[usize], spec: &cxr_core::PreprocessSpec) -> Result<Vec<f32>, DataError> {
-    let parts: Vec<Vec<f32>> = idx.par_iter().map(|&i| preprocess_file(spec, &ds.records[i].path)).collect::<Result<_, _>>()?;
+    let parts: Vec<Vec<f32>> = idx.par_iter().map(|&i| preprocess_record(spec, &ds.records[i])).collect::<Result<_, _>>()?;
     Ok(parts.concat())
 }
 
@@ -76,15 +76,16 @@ pub fn predict(session: &mut Session, card: &ModelCard, ds: &Dataset, batch_size
 #[must_use]
 pub fn files_dataset(paths: &[std::path::PathBuf]) -> Dataset {
     Dataset {
-        source: cxr_core::SourceId::Chexpert,
+        source: cxr_core::SourceId::Generic,
         split: "files".into(),
         root: std::path::PathBuf::new(),
         index_files: Vec::new(),
         records: paths
             .iter()
-            .map(|p| cxr_data::Record { id: p.display().to_string(), path: p.clone(), patient_id: String::new(), view: cxr_data::View::Other, frontal: true })
+            .map(|p| cxr_data::Record::new(p.display().to_string(), p.clone(), String::new()))
             .collect(),
         labels: cxr_data::LabelTable { covered: [false; 9], rows: vec![[cxr_core::Label::Missing; 9]; paths.len()] },
         excluded: Vec::new(),
+        report: cxr_data::ReadReport::default(),
     }
 }

@@ -7,7 +7,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use cxr_core::{BlankPolicy, LabelPolicy, SourceId, UncertainPolicy, write_atomic, write_json_atomic};
-use cxr_data::{DatasetSplit, open_dataset};
+use cxr_data::{DatasetSplit, ReadOptions, open_dataset};
 use cxr_evaluate::integrity::{IntegrityError, OpenModel, open, verify_bytes};
 use cxr_evaluate::results::{DatasetRole, RESULTS_SCHEMA_VERSION, dataset_result, gaps};
 use cxr_runtime::{Provider, RuntimeError};
@@ -65,15 +65,24 @@ enum Command {
         /// Evaluation meaning of blank labels: negative or ignore.
         #[arg(long, default_value = "negative", value_parser = parse_blank)]
         blank: BlankPolicy,
-        /// Evaluate lateral views too.
+        /// Evaluate lateral views (and images of unknown view) too.
         #[arg(long)]
         all_views: bool,
+        /// Skip malformed index rows (each listed in results.json) instead of stopping.
+        #[arg(long)]
+        lenient: bool,
+        /// Allow image paths outside a dataset root (data on network storage); recorded.
+        #[arg(long)]
+        allow_outside_root: bool,
+        /// BRAX: read the DICOMs instead of the PNGs.
+        #[arg(long)]
+        brax_dicom: bool,
     },
     /// Print probabilities for image files as CSV on stdout.
     Predict {
         #[command(flatten)]
         model: ModelArgs,
-        /// Image files (PNG, JPEG).
+        /// Image files (PNG, JPEG, DICOM).
         images: Vec<PathBuf>,
     },
     /// Measure inference throughput (images/s) on the chosen execution provider; JSON on stdout.
@@ -138,7 +147,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(SourceId, PathBuf)>, out: &Path, batch_size: usize, policy: LabelPolicy, all_views: bool) -> anyhow::Result<()> {
+fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(SourceId, PathBuf)>, out: &Path, batch_size: usize, policy: LabelPolicy, read: &ReadOptions) -> anyhow::Result<()> {
     if internal.is_none() && external.is_empty() {
         anyhow::bail!("nothing to evaluate: give --internal and/or --external");
     }
@@ -149,10 +158,10 @@ fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(Sour
     let mut sets = Vec::new();
     if let Some((src, root)) = internal {
         let split = if src == SourceId::Chexpert { DatasetSplit::Valid } else { DatasetSplit::All };
-        sets.push((DatasetRole::InternalTest, open_dataset(src, &root, split, !all_views)?));
+        sets.push((DatasetRole::InternalTest, open_dataset(src, &root, split, read)?));
     }
     for (src, root) in external {
-        sets.push((DatasetRole::External, open_dataset(src, &root, DatasetSplit::All, !all_views)?));
+        sets.push((DatasetRole::External, open_dataset(src, &root, DatasetSplit::All, read)?));
     }
     let mut results = Vec::new();
     let mut pred_files = Vec::new();
@@ -237,9 +246,10 @@ fn print_table(results: &[cxr_evaluate::results::DatasetResult], doc: &serde_jso
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
-        Command::Run { model, internal, external, out, batch_size, uncertain, blank, all_views } => {
+        Command::Run { model, internal, external, out, batch_size, uncertain, blank, all_views, lenient, allow_outside_root, brax_dicom } => {
             let policy = LabelPolicy { uncertain, blank, ..LabelPolicy::default() };
-            run(&model, internal, external, &out, batch_size, policy, all_views)
+            let read = ReadOptions { frontal_only: !all_views, locate_images: true, lenient, allow_outside_root, brax_dicom, ..ReadOptions::default() };
+            run(&model, internal, external, &out, batch_size, policy, &read)
         }
         Command::Predict { model, images } => (|| {
             let mut m = open_model(&model)?;

@@ -68,6 +68,8 @@ pub struct DatasetResult {
     pub excluded: usize,
     /// And listed.
     pub excluded_items: Vec<cxr_data::Excluded>,
+    /// Malformed rows skipped (`--lenient`), unknown label tokens and noteworthy counts.
+    pub read_report: cxr_data::ReadReport,
     /// Per label, in the card's order.
     pub labels: Vec<LabelResult>,
     /// Mean AUROC over the defined labels, or "undefined".
@@ -112,6 +114,7 @@ pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role
         images: ds.len(),
         excluded: ds.excluded.len(),
         excluded_items: ds.excluded.clone(),
+        read_report: ds.report.clone(),
         labels,
         macro_auroc: num_or_undefined(macro_auroc),
         macro_auroc_labels: names,

@@ -1,6 +1,7 @@
 //! `cxr-study`: the phantom study end to end, as separate processes (the evaluator never shares
 //! a process with training code): `cxr-data phantom` → `cxr-train run` → `cxr-export run` →
-//! `cxr-eval run`. Each step is idempotent, so a rerun skips finished work and an interrupted
+//! `cxr-eval run` on the internal test split and the five external sites (NIH, MIMIC,
+//! PadChest, VinDr, BRAX). Each step is idempotent, so a rerun skips finished work and an interrupted
 //! study resumes where it stopped.
 //!
 //! Exit codes: 0 success; 1 a step failed (its own message and exit code are printed); 2 usage.
@@ -61,6 +62,9 @@ fn step(what: &str, program: &str, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The external phantom sites, each in its dataset's format.
+const EXTERNAL: [&str; 5] = ["nih", "mimic", "padchest", "vindr", "brax"];
+
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
@@ -75,17 +79,21 @@ fn run(out: &Path, config: &Path, seed: u64, size: u32, train_patients: usize, s
     }
     step("phantom data", "cxr-data", &args)?;
     let chexpert = data.join("chexpert/CheXpert-v1.0-small");
-    let nih = data.join("nih");
     let runs = out.join("runs");
     let run_dir = step("train", "cxr-train", &["run", "--config", &s(config), "--train-root", &s(&chexpert), "--runs-dir", &s(&runs)])?;
     let run_dir = PathBuf::from(run_dir.trim());
     step("export", "cxr-export", &["run", &s(&run_dir)])?;
     let eval_dir = run_dir.join("eval").join("phantom");
-    let table = step(
-        "evaluate",
-        "cxr-eval",
-        &["run", "--model", &s(&run_dir.join("model.onnx")), "--internal", &format!("chexpert={}", s(&chexpert)), "--external", &format!("nih={}", s(&nih)), "--out", &s(&eval_dir)],
-    )?;
+    let model = s(&run_dir.join("model.onnx"));
+    let internal = format!("chexpert={}", s(&chexpert));
+    let externals: Vec<String> = EXTERNAL.iter().map(|name| format!("{name}={}", s(&data.join(name)))).collect();
+    let mut args = vec!["run", "--model", model.as_str(), "--internal", internal.as_str()];
+    for e in &externals {
+        args.extend(["--external", e.as_str()]);
+    }
+    let out_s = s(&eval_dir);
+    args.extend(["--out", out_s.as_str()]);
+    let table = step("evaluate", "cxr-eval", &args)?;
     print!("{table}");
     println!("results: {}", eval_dir.join("results.json").display());
     println!("run:     {}", run_dir.display());

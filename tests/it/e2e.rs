@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+const EXTERNAL: [&str; 5] = ["nih", "mimic", "padchest", "vindr", "brax"];
 const PLANTED: [&str; 5] = ["Cardiomegaly", "Pleural Effusion", "Pneumothorax", "Consolidation", "Lung Lesion"];
 
 fn phantom(dir: &Path, shortcut: bool) {
@@ -80,8 +81,12 @@ fn export(run_dir: &Path) -> PathBuf {
 
 fn evaluate(model: &Path, data: &Path, out: &Path) -> Value {
     let chexpert = format!("chexpert={}", s(&data.join("chexpert/CheXpert-v1.0-small")));
-    let nih = format!("nih={}", s(&data.join("nih")));
-    let stdout = ok(&run("cxr-eval", &["run", "--model", s(model), "--internal", &chexpert, "--external", &nih, "--out", s(out)]), "cxr-eval run");
+    let externals: Vec<String> = EXTERNAL.iter().map(|n| format!("{n}={}", s(&data.join(n)))).collect();
+    let mut args = vec!["run", "--model", s(model), "--internal", &chexpert, "--out", s(out)];
+    for e in &externals {
+        args.extend(["--external", e.as_str()]);
+    }
+    let stdout = ok(&run("cxr-eval", &args), "cxr-eval run");
     assert!(stdout.contains("macro-AUROC") && stdout.contains("gap"), "a short table on stdout:\n{stdout}");
     serde_json::from_str(&fs_err::read_to_string(out.join("results.json")).expect("results")).expect("json")
 }
@@ -130,6 +135,17 @@ fn phantom_study_end_to_end() {
             assert_eq!(sum, ds["images"].as_u64().expect("images"));
         }
     }
+    // Every external site is evaluated in its own format, with its exclusions and read report.
+    let names: Vec<&str> = r1["datasets"].as_array().expect("datasets").iter().map(|d| d["dataset"].as_str().expect("name")).collect();
+    assert_eq!(names, ["chexpert", "nih", "mimic", "padchest", "vindr", "brax"]);
+    for name in EXTERNAL {
+        let ds = r1["datasets"].as_array().expect("datasets").iter().find(|d| d["dataset"] == name).expect("dataset");
+        let m = ds["macro_auroc"].as_f64().unwrap_or_else(|| panic!("{name}: macro-AUROC undefined"));
+        eprintln!("{name}: {} images, macro-AUROC {m:.3}", ds["images"]);
+        assert!(m > 0.6, "{name}: the model transfers somewhat to every site (macro-AUROC {m:.3})");
+        assert!(ds["read_report"].is_object(), "{name}: read report in results.json");
+    }
+    assert_eq!(r1["generalization_gap"].as_array().map(Vec::len), Some(5), "one gap per external site");
     let gap = &r1["generalization_gap"][0];
     assert!(gap["labels"].as_array().is_some_and(|l| l.len() >= 5), "gap over the labels defined on both sides: {gap}");
     assert!(gap["macro_gap"].is_number());

@@ -1,8 +1,10 @@
 //! The integration tests, gathered into one binary (every extra binary would link Burn and ONNX
 //! Runtime again).
 
+mod bad_data;
 mod bad_input;
 mod boundaries;
+mod datasets;
 mod e2e;
 mod parity;
 mod phantom;

@@ -1,7 +1,7 @@
 //! Turning a dataset into batches of preprocessed images, targets and masks.
 
 use cxr_core::{Finding, Label, LabelPolicy, PreprocessSpec};
-use cxr_data::{DataError, Dataset, preprocess_file};
+use cxr_data::{DataError, Dataset, preprocess_record};
 use rayon::prelude::*;
 
 /// Training targets (soft) and masks for one row, in the run's label order.
@@ -35,7 +35,7 @@ pub struct Batch {
 /// # Errors
 /// The first image that cannot be read, named.
 pub fn load_batch(ds: &Dataset, indices: &[usize], spec: &PreprocessSpec, policy: &LabelPolicy, labels: &[Finding]) -> Result<Batch, DataError> {
-    let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| preprocess_file(spec, &ds.records[i].path)).collect::<Result<_, _>>()?;
+    let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| preprocess_record(spec, &ds.records[i])).collect::<Result<_, _>>()?;
     let mut b = Batch { n: indices.len(), images: Vec::new(), targets: Vec::new(), masks: Vec::new() };
     for (img, &i) in images.into_iter().zip(indices) {
         b.images.extend(img);

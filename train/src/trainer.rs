@@ -9,7 +9,7 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use cxr_core::{OperatingPoint, RawConfig, ResolvedRun, SourceId, write_atomic, write_json_atomic};
-use cxr_data::{Dataset, DatasetSplit, Role, open_dataset, role_of};
+use cxr_data::{Dataset, DatasetSplit, ReadOptions, Role, open_dataset, role_of};
 use cxr_metrics::{auroc_masked, macro_mean, youden};
 use cxr_models::{Model, build, check_arch, checkpoint};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -115,7 +115,7 @@ fn save_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
 pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Outcome> {
     let raw = RawConfig::from_file(config_path)?;
     let config_text = fs_err::read_to_string(config_path)?;
-    let full = open_dataset(raw.data.train, &machine.train_root, DatasetSplit::Train, raw.data.frontal_only)?;
+    let full = open_dataset(raw.data.train, &machine.train_root, DatasetSplit::Train, &ReadOptions { frontal_only: raw.data.frontal_only, locate_images: true, ..ReadOptions::default() })?;
     let run = raw.resolve(|a| check_arch(a).map(|_| ()).map_err(|e| e.to_string()), &full.manifest_hash())?;
     let run_id = run.run_id().0;
     let (dir, status) = RunDir::open(&machine.runs_dir, &run, &config_text)?;

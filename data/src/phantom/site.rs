@@ -11,6 +11,14 @@ pub enum SiteKind {
     Chexpert,
     /// NIH ChestX-ray14: 8-bit PNG, square, dark collimation border, marker bottom-right.
     Nih,
+    /// MIMIC-CXR-JPG: 8-bit JPEG, flat curve, thin border, marker top-right.
+    Mimic,
+    /// PadChest: 16-bit PNG (10 or 12 bits used), bright curve, marker bottom-left.
+    Padchest,
+    /// VinDr-CXR: MONOCHROME1 DICOM with a VOI window, noisy, wide border, marker mid-right.
+    Vindr,
+    /// BRAX: 8-bit PNG and MONOCHROME2 DICOM, dark curve, narrow portrait, marker top-left.
+    Brax,
 }
 
 /// An acquisition signature.
@@ -35,6 +43,10 @@ impl Site {
         match kind {
             SiteKind::Chexpert => Self { kind, gamma: 1.25, noise: 0.012, border: (0.0, 0.0), aspect: 0.84 },
             SiteKind::Nih => Self { kind, gamma: 0.72, noise: 0.03, border: (0.03, 0.07), aspect: 1.0 },
+            SiteKind::Mimic => Self { kind, gamma: 1.0, noise: 0.02, border: (0.0, 0.02), aspect: 0.9 },
+            SiteKind::Padchest => Self { kind, gamma: 0.85, noise: 0.015, border: (0.01, 0.04), aspect: 0.95 },
+            SiteKind::Vindr => Self { kind, gamma: 1.1, noise: 0.025, border: (0.02, 0.05), aspect: 0.88 },
+            SiteKind::Brax => Self { kind, gamma: 1.4, noise: 0.018, border: (0.0, 0.03), aspect: 0.8 },
         }
     }
 
@@ -57,8 +69,11 @@ impl Site {
         let (bx, by) = ((bw * width as f32) as u32, (bw * height as f32) as u32);
         let marker_w = (width / 10).max(2);
         let (mx, my) = match self.kind {
-            SiteKind::Chexpert => (width / 16 + 1, height / 16 + 1),
+            SiteKind::Chexpert | SiteKind::Brax => (width / 16 + 1, height / 16 + 1),
             SiteKind::Nih => (width - width / 16 - marker_w - 1, height - height / 16 - marker_w - 1),
+            SiteKind::Mimic => (width - width / 16 - marker_w - 1, height / 16 + 1),
+            SiteKind::Padchest => (width / 16 + 1, height - height / 16 - marker_w - 1),
+            SiteKind::Vindr => (width - width / 12 - marker_w - 1, height / 2),
         };
         let mut out = Vec::with_capacity(density.len());
         for py in 0..height {

@@ -1,0 +1,135 @@
+//! Every phantom site round-trips through its reader: the phantom writer records the harmonized
+//! labels it means (`phantom_expected_labels.csv`), the reader parses the dataset's own format
+//! independently, and the two must agree on every image; every image must decode.
+
+use cxr_core::{Label, SHARED9, SourceId};
+use cxr_data::phantom::{PhantomConfig, generate};
+use cxr_data::{DatasetSplit, ReadOptions, load_gray_hinted, open_dataset};
+use std::collections::HashMap;
+use std::path::Path;
+
+fn expected(root: &Path) -> HashMap<String, [Label; 9]> {
+    let text = fs_err::read_to_string(root.join("phantom_expected_labels.csv")).expect("expected labels");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    assert_eq!(header[1..], SHARED9.map(|f| f.name()), "expected-labels columns");
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            let labels = std::array::from_fn(|i| match cells[i + 1] {
+                "P" => Label::Positive,
+                "N" => Label::Negative,
+                "U" => Label::Uncertain,
+                "M" => Label::Missing,
+                other => panic!("bad state {other}"),
+            });
+            (cells[0].to_string(), labels)
+        })
+        .collect()
+}
+
+fn config() -> PhantomConfig {
+    PhantomConfig {
+        size: 40,
+        chexpert_train_patients: 20,
+        chexpert_valid_patients: 8,
+        nih_patients: 25,
+        mimic_patients: 30,
+        padchest_patients: 40,
+        vindr_images: 30,
+        brax_patients: 30,
+        ..PhantomConfig::small(11)
+    }
+}
+
+#[test]
+fn every_phantom_site_round_trips_through_its_reader() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("p");
+    let sum = generate(&out, &config()).expect("phantom");
+    let mut sites = vec![(SourceId::Chexpert, sum.chexpert_root.clone())];
+    for s in &sum.external {
+        sites.push((SourceId::parse(&s.dataset).expect("source"), s.root.clone()));
+    }
+    assert_eq!(sites.len(), 6, "a training site and five external sites");
+    let opts = ReadOptions { locate_images: true, ..ReadOptions::default() };
+    for (src, root) in &sites {
+        let ds = open_dataset(*src, root, DatasetSplit::All, &opts).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let want = expected(root);
+        assert!(ds.excluded.is_empty(), "{src}: every image is found: {:?}", ds.excluded.first());
+        assert!(ds.report.skipped_rows.is_empty() && ds.report.unknown_tokens.is_empty(), "{src}: {:?}", ds.report);
+        assert_eq!(ds.len(), want.len(), "{src}: one record per written image");
+        for (r, l) in ds.records.iter().zip(&ds.labels.rows) {
+            assert_eq!(Some(l), want.get(&r.id), "{src}: labels of {}", r.id);
+            let img = load_gray_hinted(&r.path, r.bits_stored).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert!(img.pixels.iter().all(|v| (0.0..=1.0).contains(v)));
+        }
+        assert!(ds.records.iter().any(|r| r.frontal), "{src}");
+        let positives: usize = SHARED9.iter().map(|&f| ds.labels.counts(f)[0]).sum();
+        assert!(positives > 0, "{src}: some positive labels");
+        eprintln!("{src}: {} images round-trip; counters {:?}", ds.len(), ds.report.counters);
+    }
+}
+
+#[test]
+fn formats_carry_the_traps_of_the_real_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sum = generate(&tmp.path().join("p"), &config()).expect("phantom");
+    let root = |name: &str| sum.external.iter().find(|s| s.dataset == name).expect("site").root.clone();
+    let opts = ReadOptions { locate_images: true, ..ReadOptions::default() };
+
+    // MIMIC: gzip CSVs, unknown views counted and excluded from frontal, official split.
+    let mimic = open_dataset(SourceId::Mimic, &root("mimic"), DatasetSplit::All, &opts).expect("mimic");
+    assert!(mimic.index_files.iter().all(|p| p.extension().is_some_and(|e| e == "gz")));
+    assert!(mimic.records.iter().any(|r| r.view == cxr_data::View::Lateral));
+    assert!(mimic.records.iter().all(|r| r.official_split.is_some() && r.study_id.is_some()));
+    let frontal_only = open_dataset(SourceId::Mimic, &root("mimic"), DatasetSplit::All, &ReadOptions { frontal_only: true, ..opts.clone() }).expect("mimic");
+    assert!(frontal_only.records.iter().all(|r| r.frontal));
+    assert_eq!(frontal_only.len() + frontal_only.excluded.len(), mimic.len());
+
+    // PadChest: 16-bit PNGs scaled by BitsStored (12 or 10), all-missing rows counted.
+    let pad = open_dataset(SourceId::Padchest, &root("padchest"), DatasetSplit::All, &opts).expect("padchest");
+    assert!(pad.records.iter().all(|r| matches!(r.bits_stored, Some(10 | 12))));
+    assert!(pad.records.iter().all(|r| r.patient_id.len() >= 35), "PadChest patient ids are long digit strings");
+    for r in pad.records.iter().take(5) {
+        let img = load_gray_hinted(&r.path, r.bits_stored).expect("png");
+        assert_eq!(img.bit_depth, 16);
+        let max = img.pixels.iter().copied().fold(0.0f32, f32::max);
+        assert!(max > 0.5, "a {}-bit PNG scaled by its bits stored spans the range (max {max})", r.bits_stored.unwrap_or(0));
+    }
+
+    // VinDr: MONOCHROME1 DICOMs come out with a dark collimation border (inverted correctly).
+    let vindr = open_dataset(SourceId::Vindr, &root("vindr"), DatasetSplit::All, &opts).expect("vindr");
+    assert!(vindr.records.iter().any(|r| r.official_split.as_deref() == Some("test")));
+    for r in vindr.records.iter().take(5) {
+        let img = load_gray_hinted(&r.path, None).expect("dicom");
+        assert!(img.pixels[0] < 0.15, "corner pixel {} of a MONOCHROME1 image must be dark after inversion", img.pixels[0]);
+    }
+
+    // BRAX: the DICOM and the PNG of each image decode to the same picture.
+    let png = open_dataset(SourceId::Brax, &root("brax"), DatasetSplit::All, &opts).expect("brax png");
+    let dcm = open_dataset(SourceId::Brax, &root("brax"), DatasetSplit::All, &ReadOptions { brax_dicom: true, ..opts.clone() }).expect("brax dicom");
+    assert_eq!(png.labels, dcm.labels);
+    for (a, b) in png.records.iter().zip(&dcm.records).take(5) {
+        assert!(b.path.extension().is_some_and(|e| e == "dcm"));
+        let (x, y) = (load_gray_hinted(&a.path, None).expect("png"), load_gray_hinted(&b.path, None).expect("dcm"));
+        assert_eq!((x.width, x.height), (y.width, y.height));
+        let worst = x.pixels.iter().zip(&y.pixels).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 1.0 / 255.0, "8-bit PNG and 12-bit DICOM of one image differ by {worst}");
+    }
+
+    // NIH: the official lists are patient-disjoint and cover every image.
+    let nih = open_dataset(SourceId::Nih, &sum.nih_root, DatasetSplit::All, &opts).expect("nih");
+    let mut split_of: HashMap<&str, &str> = HashMap::new();
+    for r in &nih.records {
+        let s = r.official_split.as_deref().expect("every image listed");
+        assert_eq!(*split_of.entry(r.patient_id.as_str()).or_insert(s), s, "patient {} in two splits", r.patient_id);
+    }
+}
+
+#[test]
+fn label_mapping_document_is_generated_from_the_code() {
+    let doc = super::support::workspace().join("docs/label-mapping.md");
+    let text = fs_err::read_to_string(&doc).expect("docs/label-mapping.md (regenerate: cxr-data mapping-doc > docs/label-mapping.md)");
+    assert_eq!(text, cxr_data::sources::mapping_markdown(), "docs/label-mapping.md is stale: run `cxr-data mapping-doc > docs/label-mapping.md`");
+}
