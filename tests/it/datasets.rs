@@ -133,3 +133,86 @@ fn label_mapping_document_is_generated_from_the_code() {
     let text = fs_err::read_to_string(&doc).expect("docs/label-mapping.md (regenerate: cxr-data mapping-doc > docs/label-mapping.md)");
     assert_eq!(text, cxr_data::sources::mapping_markdown(), "docs/label-mapping.md is stale: run `cxr-data mapping-doc > docs/label-mapping.md`");
 }
+
+/// Move every file under `from` into `to` (one level, creating it).
+fn move_files(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).expect("mkdir");
+    for e in fs_err::read_dir(from).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_file() {
+            fs_err::rename(&p, to.join(p.file_name().expect("name"))).expect("move");
+        }
+    }
+}
+
+#[test]
+fn alternative_layouts_of_the_same_data_are_read_the_same() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sum = generate(&tmp.path().join("p"), &PhantomConfig { mimic_patients: 5, padchest_patients: 8, vindr_images: 4, brax_patients: 4, ..config() }).expect("phantom");
+    let opts = ReadOptions { locate_images: true, ..ReadOptions::default() };
+    let root = |name: &str| sum.external.iter().find(|s| s.dataset == name).expect("site").root.clone();
+    let read = |src: SourceId, root: &Path, opts: &ReadOptions| open_dataset(src, root, DatasetSplit::All, opts).unwrap_or_else(|e| panic!("{src}: {e}"));
+
+    // NIH: the Kaggle mirror's images_NNN/images/ folders instead of images/.
+    let before = read(SourceId::Nih, &sum.nih_root, &opts);
+    move_files(&sum.nih_root.join("images"), &sum.nih_root.join("images_001/images"));
+    let after = read(SourceId::Nih, &sum.nih_root, &opts);
+    assert!(after.excluded.is_empty());
+    assert_eq!(before.labels, after.labels);
+    assert!(after.records.iter().all(|r| r.path.starts_with(sum.nih_root.join("images_001/images"))));
+
+    // PadChest: one flat folder instead of the ImageDir subfolders.
+    let pad = root("padchest");
+    let before = read(SourceId::Padchest, &pad, &opts);
+    for d in ["0", "1", "2"] {
+        if pad.join(d).is_dir() {
+            move_files(&pad.join(d), &pad);
+            fs_err::remove_dir(pad.join(d)).expect("rmdir");
+        }
+    }
+    let after = read(SourceId::Padchest, &pad, &opts);
+    assert!(after.excluded.is_empty(), "{:?}", after.excluded.first());
+    assert_eq!(before.labels, after.labels);
+
+    // MIMIC: plain .csv instead of .csv.gz.
+    let mimic = root("mimic");
+    let before = read(SourceId::Mimic, &mimic, &opts);
+    for f in ["chexpert", "negbio", "metadata", "split"] {
+        let gz = mimic.join(format!("mimic-cxr-2.0.0-{f}.csv.gz"));
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(fs_err::File::open(&gz).expect("gz")), &mut text).expect("gunzip");
+        fs_err::write(mimic.join(format!("mimic-cxr-2.0.0-{f}.csv")), text).expect("write");
+        fs_err::remove_file(gz).expect("rm");
+    }
+    let after = read(SourceId::Mimic, &mimic, &opts);
+    assert_eq!(before.labels, after.labels);
+    assert!(after.index_files.iter().all(|p| p.extension().is_some_and(|e| e == "csv")));
+    // ... and the NegBio labels through --labels.
+    let negbio = read(SourceId::Mimic, &mimic, &ReadOptions { labels: Some(mimic.join("mimic-cxr-2.0.0-negbio.csv")), ..opts.clone() });
+    assert_eq!(negbio.len(), after.len());
+
+    // CheXpert: the full-resolution `CheXpert-v1.0/` prefix instead of `-small/`.
+    let chex = &sum.chexpert_root;
+    let before = read(SourceId::Chexpert, chex, &opts);
+    for f in ["train.csv", "valid.csv"] {
+        let text = fs_err::read_to_string(chex.join(f)).expect("csv");
+        fs_err::write(chex.join(f), text.replace("CheXpert-v1.0-small/", "CheXpert-v1.0/")).expect("write");
+    }
+    let after = read(SourceId::Chexpert, chex, &opts);
+    assert!(after.excluded.is_empty());
+    assert_eq!(before.labels, after.labels);
+    assert_eq!(before.records.iter().map(|r| &r.path).collect::<Vec<_>>(), after.records.iter().map(|r| &r.path).collect::<Vec<_>>());
+
+    // VinDr: options change the vote, never the images.
+    let vindr = root("vindr");
+    let majority = read(SourceId::Vindr, &vindr, &opts);
+    let any = read(SourceId::Vindr, &vindr, &ReadOptions { vindr_voting: cxr_data::VindrVoting::Any, ..opts.clone() });
+    let unc = read(SourceId::Vindr, &vindr, &ReadOptions { vindr_single_vote_uncertain: true, ..opts.clone() });
+    assert_eq!(majority.len(), any.len());
+    for f in SHARED9 {
+        let [p, _, u, _] = majority.labels.counts(f);
+        assert_eq!(u, 0);
+        assert!(any.labels.counts(f)[0] >= p, "{f}");
+        assert_eq!(unc.labels.counts(f)[0], p, "{f}");
+    }
+}

@@ -122,10 +122,12 @@ fn training_and_evaluation_preprocess_to_identical_tensors() {
     let tmp = tempfile::tempdir().expect("tmp");
     let cfg = cxr_data::phantom::PhantomConfig { size: 48, chexpert_train_patients: 6, chexpert_valid_patients: 3, nih_patients: 4, mimic_patients: 3, padchest_patients: 3, vindr_images: 3, brax_patients: 3, ..cxr_data::phantom::PhantomConfig::small(5) };
     let sum = cxr_data::phantom::generate(&tmp.path().join("p"), &cfg).expect("phantom");
-    for (src, root, split) in [
-        (cxr_core::SourceId::Chexpert, &sum.chexpert_root, cxr_data::DatasetSplit::Valid),
-        (cxr_core::SourceId::Nih, &sum.nih_root, cxr_data::DatasetSplit::All),
-    ] {
+    let mut sites = vec![(cxr_core::SourceId::Chexpert, sum.chexpert_root.clone(), cxr_data::DatasetSplit::Valid)];
+    for e in &sum.external {
+        sites.push((cxr_core::SourceId::parse(&e.dataset).expect("source"), e.root.clone(), cxr_data::DatasetSplit::All));
+    }
+    for (src, root, split) in &sites {
+        let (src, root, split) = (*src, root, *split);
         let opts = cxr_data::ReadOptions { frontal_only: true, locate_images: true, ..cxr_data::ReadOptions::default() };
         let ds = cxr_data::open_dataset(src, root, split, &opts).expect("open");
         let idx: Vec<usize> = (0..ds.len()).collect();
