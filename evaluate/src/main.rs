@@ -77,6 +77,12 @@ enum Command {
         /// BRAX: read the DICOMs instead of the PNGs.
         #[arg(long)]
         brax_dicom: bool,
+        /// VinDr: a finding is positive when any radiologist marked it (default: 2 of 3).
+        #[arg(long)]
+        vindr_any_radiologist: bool,
+        /// VinDr: a finding marked by a minority of radiologists is uncertain (default: negative).
+        #[arg(long)]
+        vindr_minority_uncertain: bool,
     },
     /// Print probabilities for image files as CSV on stdout.
     Predict {
@@ -200,6 +206,14 @@ fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(Sour
         },
         "card": card,
         "evaluation_label_policy": policy,
+        "read_options": {
+            "frontal_only": read.frontal_only,
+            "lenient": read.lenient,
+            "allow_outside_root": read.allow_outside_root,
+            "brax_dicom": read.brax_dicom,
+            "vindr_voting": if read.vindr_voting == cxr_data::VindrVoting::Any { "any" } else { "majority" },
+            "vindr_minority_uncertain": read.vindr_single_vote_uncertain,
+        },
         "execution_provider": model.provider.name(),
         "datasets": results,
         "generalization_gap": gaps(&results),
@@ -246,9 +260,18 @@ fn print_table(results: &[cxr_evaluate::results::DatasetResult], doc: &serde_jso
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
-        Command::Run { model, internal, external, out, batch_size, uncertain, blank, all_views, lenient, allow_outside_root, brax_dicom } => {
+        Command::Run { model, internal, external, out, batch_size, uncertain, blank, all_views, lenient, allow_outside_root, brax_dicom, vindr_any_radiologist, vindr_minority_uncertain } => {
             let policy = LabelPolicy { uncertain, blank, ..LabelPolicy::default() };
-            let read = ReadOptions { frontal_only: !all_views, locate_images: true, lenient, allow_outside_root, brax_dicom, ..ReadOptions::default() };
+            let read = ReadOptions {
+                frontal_only: !all_views,
+                locate_images: true,
+                lenient,
+                allow_outside_root,
+                brax_dicom,
+                vindr_voting: if vindr_any_radiologist { cxr_data::VindrVoting::Any } else { cxr_data::VindrVoting::Majority },
+                vindr_single_vote_uncertain: vindr_minority_uncertain,
+                labels: None,
+            };
             run(&model, internal, external, &out, batch_size, policy, &read)
         }
         Command::Predict { model, images } => (|| {

@@ -216,3 +216,35 @@ fn alternative_layouts_of_the_same_data_are_read_the_same() {
         assert_eq!(unc.labels.counts(f)[0], p, "{f}");
     }
 }
+
+/// Every file of a tree, relative path → bytes.
+fn tree(root: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs_err::read_dir(&d).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != "phantom.json") {
+                out.insert(p.strip_prefix(root).expect("prefix").to_path_buf(), fs_err::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_site_is_byte_identical_whatever_the_thread_count() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = PhantomConfig { shortcut: Some(cxr_core::Finding::Pneumothorax), ..config() };
+    generate(&tmp.path().join("a"), &cfg).expect("phantom");
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    one.install(|| generate(&tmp.path().join("b"), &cfg)).expect("phantom");
+    let (a, b) = (tree(&tmp.path().join("a")), tree(&tmp.path().join("b")));
+    assert!(a.len() > 250, "{} files", a.len());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(b[k] == *v, "{} differs between runs", k.display());
+    }
+}

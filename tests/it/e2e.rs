@@ -146,6 +146,8 @@ fn phantom_study_end_to_end() {
         assert!(ds["read_report"].is_object(), "{name}: read report in results.json");
     }
     assert_eq!(r1["generalization_gap"].as_array().map(Vec::len), Some(5), "one gap per external site");
+    assert_eq!(r1["read_options"]["vindr_voting"], "majority", "how the datasets were read is recorded");
+    assert_eq!(r1["read_options"]["allow_outside_root"], false);
     let gap = &r1["generalization_gap"][0];
     assert!(gap["labels"].as_array().is_some_and(|l| l.len() >= 5), "gap over the labels defined on both sides: {gap}");
     assert!(gap["macro_gap"].is_number());

@@ -43,6 +43,9 @@ pub const INDEX_FILES: [&str; 2] = ["Data_Entry_2017_v2020.csv", "Data_Entry_201
 /// The official split lists.
 pub const SPLIT_FILES: [(&str, &str); 2] = [("train_val", "train_val_list.txt"), ("test", "test_list.txt")];
 
+/// A record with its nine labels.
+pub type LabeledRecord = (Record, [Label; 9]);
+
 /// Labels of one `Finding Labels` cell; unknown tokens are counted in `report`.
 pub fn parse_tokens(cell: &str, report: &mut ReadReport) -> [Label; 9] {
     let mut labels = [Label::Negative; 9];
@@ -137,7 +140,7 @@ fn parse_into(c: &mut Collector<'_>, index: &Path, splits: &HashMap<String, &'st
 ///
 /// # Errors
 /// A missing column or a malformed row, naming file, row and field.
-pub fn parse_index(index: &Path) -> Result<(Vec<(Record, [Label; 9])>, ReadReport), DataError> {
+pub fn parse_index(index: &Path) -> Result<(Vec<LabeledRecord>, ReadReport), DataError> {
     let opts = ReadOptions::default();
     let mut c = Collector::new(&opts);
     parse_into(&mut c, index, &HashMap::new())?;

@@ -115,7 +115,7 @@ fn binary(row: &super::csv_index::Row, col: usize, name: &str) -> Result<bool, D
     }
 }
 
-fn image_id<'r>(row: &'r super::csv_index::Row, col: usize) -> Result<&'r str, DataError> {
+fn image_id(row: &super::csv_index::Row, col: usize) -> Result<&str, DataError> {
     let id = row.get(col, "image_id")?;
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return Err(row.bad("image_id", format!("expected a hexadecimal image id, got {id:?}")));
@@ -160,11 +160,10 @@ fn read_file(c: &mut Collector<'_>, root: &Path, path: &Path, split_hint: Option
                 if !v.readers.contains(&rad) {
                     v.readers.push(rad.clone());
                 }
-                if let Some(&(_, f)) = LABELS.iter().find(|(n, _)| *n == class) {
-                    if !v.marked[f.index()].contains(&rad) {
+                if let Some(&(_, f)) = LABELS.iter().find(|(n, _)| *n == class)
+                    && !v.marked[f.index()].contains(&rad) {
                         v.marked[f.index()].push(rad);
                     }
-                }
             }
         }
         LabelFileKind::ImageLabelsPerReader | LabelFileKind::ImageLabelsConsensus => {
