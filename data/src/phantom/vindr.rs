@@ -47,6 +47,10 @@ pub(crate) fn write(root: &Path, cfg: &PhantomConfig) -> Result<usize, DataError
                     Some(f) if consensus => d.case.has(f),
                     Some(f) => if d.case.has(f) { !chance(rng, 0.12) } else { chance(rng, 0.04) },
                     None if *c == "No finding" => false,
+                    // Shared-space findings the generator does not draw (Atelectasis, Edema,
+                    // Pneumonia) are never marked, as at the other sites; readers over-call only
+                    // classes outside the shared space.
+                    None if crate::sources::vindr::LABELS.iter().any(|(n, _)| n == c) => false,
                     None => !consensus && chance(rng, 0.02),
                 })
                 .collect();
