@@ -4,7 +4,16 @@
 //! ndarray or any tensor library: pure functions, property-tested against brute-force definitions.
 
 mod auroc;
+mod bootstrap;
+mod calibration;
+mod delong;
+mod precision_recall;
+mod ranks;
 mod threshold;
 
 pub use auroc::{auroc, auroc_masked, class_counts, macro_mean};
+pub use bootstrap::{BootstrapCi, bootstrap_auroc, bootstrap_gap};
+pub use calibration::{ReliabilityBin, brier, ece, reliability};
+pub use delong::{DelongAuc, Z95, delong};
+pub use precision_recall::{AtThreshold, at_threshold, average_precision};
 pub use threshold::{YoudenPoint, youden};
