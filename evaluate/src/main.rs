@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use cxr_core::{BlankPolicy, LabelPolicy, SourceId, UncertainPolicy, write_atomic, write_json_atomic};
 use cxr_data::{DatasetSplit, ReadOptions, open_dataset};
 use cxr_evaluate::integrity::{IntegrityError, OpenModel, open, verify_bytes};
-use cxr_evaluate::results::{DatasetRole, RESULTS_SCHEMA_VERSION, dataset_result, gaps};
+use cxr_evaluate::results::{BOOTSTRAP_REPLICATES, BOOTSTRAP_SEED, CALIBRATION_BINS, DatasetRole, RESULTS_SCHEMA_VERSION, dataset_result, gaps};
 use cxr_runtime::{Provider, RuntimeError};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -206,6 +206,14 @@ fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(Sour
         },
         "card": card,
         "evaluation_label_policy": policy,
+        "intervals": {
+            "confidence": 0.95,
+            "delong": "fast DeLong (Sun & Xu 2014), AUC ± 1.96·√Var clipped to [0, 1]",
+            "bootstrap_replicates": BOOTSTRAP_REPLICATES,
+            "bootstrap_seed": BOOTSTRAP_SEED,
+            "bootstrap_unit": "patient",
+            "calibration_bins": CALIBRATION_BINS,
+        },
         "read_options": {
             "frontal_only": read.frontal_only,
             "lenient": read.lenient,

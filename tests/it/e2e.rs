@@ -147,6 +147,25 @@ fn phantom_study_end_to_end() {
     }
     assert_eq!(r1["generalization_gap"].as_array().map(Vec::len), Some(5), "one gap per external site");
     assert_eq!(r1["read_options"]["vindr_voting"], "majority", "how the datasets were read is recorded");
+    // Intervals, AUPRC, operating-point metrics and calibration per label.
+    let chex = r1["datasets"].as_array().expect("datasets").iter().find(|d| d["dataset"] == "chexpert").expect("chexpert");
+    for l in chex["labels"].as_array().expect("labels") {
+        let Some(a) = l["auroc"].as_f64() else {
+            assert_eq!(l["auroc_ci_delong"], "undefined");
+            assert_eq!(l["auroc_ci_bootstrap"], "undefined");
+            continue;
+        };
+        for ci in ["auroc_ci_delong", "auroc_ci_bootstrap"] {
+            let (lo, hi) = (l[ci]["low"].as_f64().expect("low"), l[ci]["high"].as_f64().expect("high"));
+            assert!(lo <= a && a <= hi && lo >= 0.0 && hi <= 1.0, "{ci} {lo}..{hi} around {a}");
+        }
+        assert!(l["auprc"].as_f64().is_some_and(|v| v > 0.0 && v <= 1.0));
+        assert!(l["at_operating_point"]["f1"].is_number() || l["at_operating_point"]["f1"] == "undefined");
+        assert!(l["calibration"]["ece"].as_f64().is_some_and(|e| (0.0..=1.0).contains(&e)));
+    }
+    assert!(chex["macro_f1"].is_number());
+    let g = &r1["generalization_gap"][0]["per_label"]["Cardiomegaly"];
+    assert!(g["gap_ci_bootstrap"]["low"].as_f64().is_some_and(|lo| lo <= g["gap"].as_f64().expect("gap")), "{g}");
     assert_eq!(r1["read_options"]["allow_outside_root"], false);
     let gap = &r1["generalization_gap"][0];
     assert!(gap["labels"].as_array().is_some_and(|l| l.len() >= 5), "gap over the labels defined on both sides: {gap}");
