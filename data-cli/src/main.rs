@@ -130,13 +130,9 @@ fn check_images(ds: &Dataset, allow_outside_root: bool) -> anyhow::Result<Vec<Va
         .records
         .par_iter()
         .filter_map(|r| {
-            let res = match std::fs::canonicalize(&r.path) {
-                Err(e) => Err(format!("{}: {e}", r.path.display())),
-                Ok(real) if !allow_outside_root && !real.starts_with(&root) => {
-                    Err(format!("{}: resolves to {} outside the dataset root (pass --allow-outside-root)", r.path.display(), real.display()))
-                }
-                Ok(_) => load_gray_hinted(&r.path, r.bits_stored).map(|_| ()).map_err(|e| e.to_string()),
-            };
+            let res = cxr_data::sources::resolve_inside_root(&r.path, &root, allow_outside_root)
+                .and_then(|_| load_gray_hinted(&r.path, r.bits_stored))
+                .map_err(|e| e.to_string());
             bar.inc(1);
             res.err().map(|e| json!({"id": r.id, "path": r.path, "error": e}))
         })

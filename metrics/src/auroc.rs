@@ -6,21 +6,9 @@
 #[must_use]
 pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     let (n_pos, n_neg) = class_counts(scores, positive)?;
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     // Sum of the (1-based) midranks of the positives.
-    let mut rank_sum_pos = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let midrank = (i + j) as f64 / 2.0 + 1.0;
-        let pos_in_tie = order[i..=j].iter().filter(|&&k| positive[k]).count();
-        rank_sum_pos += midrank * pos_in_tie as f64;
-        i = j + 1;
-    }
+    let ranks = crate::ranks::midranks(scores);
+    let rank_sum_pos: f64 = ranks.iter().zip(positive).filter(|(_, p)| **p).map(|(r, _)| r).sum();
     let (m, n) = (n_pos as f64, n_neg as f64);
     Some((rank_sum_pos - m * (m + 1.0) / 2.0) / (m * n))
 }

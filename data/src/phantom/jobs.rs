@@ -212,12 +212,8 @@ pub(crate) fn chexpert_cell(truth: bool, noisy: bool, rng: &mut impl rand::Rng) 
     }
 }
 
-/// The label a CheXpert-style cell means.
+/// The label a CheXpert-style cell means, by the reader's own parser (the writer only writes
+/// valid cells; anything else would read as missing and fail the round-trip test).
 pub(crate) fn cell_label(cell: &str) -> Label {
-    match cell {
-        "1.0" | "1" => Label::Positive,
-        "0.0" | "0" => Label::Negative,
-        "-1.0" | "-1" => Label::Uncertain,
-        _ => Label::Missing,
-    }
+    crate::sources::chexpert::parse_label(cell).unwrap_or(Label::Missing)
 }

@@ -9,37 +9,21 @@
 
 use super::DatasetSplit;
 use super::chexpert::{label_columns, parse_labels};
-use super::csv_index::{CsvIndex, find_plain_or_gz};
-use super::read::{Collector, ReadOptions, parse_age};
+use super::csv_index::CsvIndex;
+use super::read::{Collector, ReadOptions, label_file, parse_age, view_from_position};
 use crate::dataset::Sex;
-use crate::{DataError, Dataset, Record, View};
+use crate::{DataError, Dataset, Record};
 use cxr_core::SourceId;
 use std::path::Path;
 
 /// Standard index file name.
 pub const INDEX_FILE: &str = "master_spreadsheet_update.csv";
 
-/// Map a ViewPosition (defined terms AP, PA, LL, RL, RLD, LLD, RLO, LLO; also seen: `AP LLD`,
-/// `L`, `LT-DECUB`).
-#[must_use]
-pub fn view_of(v: &str) -> View {
-    match v {
-        "PA" => View::PA,
-        "AP" => View::AP,
-        "" => View::Unknown,
-        "LL" | "RL" | "L" | "LATERAL" => View::Lateral,
-        _ => View::Other,
-    }
-}
-
 pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Result<Dataset, DataError> {
     if split != DatasetSplit::All {
         return Err(DataError::Invalid("brax: has no official split; read `all`".into()));
     }
-    let index = match &opts.labels {
-        Some(l) => l.clone(),
-        None => find_plain_or_gz(root, INDEX_FILE).ok_or_else(|| DataError::NotFound { path: root.join(INDEX_FILE), what: "BRAX index".into() })?,
-    };
+    let index = label_file(opts, root, &[INDEX_FILE], "BRAX index")?;
     let mut csv = CsvIndex::read(&index)?;
     let (path_col, path_name) = if opts.brax_dicom { ("DicomPath", "DicomPath") } else { ("PngPath", "PngPath") };
     let c_path = csv.column(&[path_col])?;
@@ -62,7 +46,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             if patient.is_empty() {
                 return Err(row.bad("PatientID", "empty"));
             }
-            let mut r = Record::new(rel, file, patient).with_view(view_of(row.get(c_view, "ViewPosition")?));
+            let mut r = Record::new(rel, file, patient).with_view(view_from_position(row.get(c_view, "ViewPosition")?));
             let study = row.opt(c_study, "AccessionNumber")?;
             r.study_id = (!study.is_empty()).then(|| study.to_string());
             r.sex = Sex::parse(row.opt(c_sex, "PatientSex")?).map_err(|m| row.bad("PatientSex", m))?;

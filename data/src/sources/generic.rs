@@ -18,9 +18,9 @@
 use super::DatasetSplit;
 use super::chexpert::parse_label;
 use super::csv_index::CsvIndex;
-use super::read::{Collector, ReadOptions, parse_age};
+use super::read::{Collector, ReadOptions, parse_age, view_from_position};
 use crate::dataset::Sex;
-use crate::{DataError, Dataset, Record, View};
+use crate::{DataError, Dataset, Record};
 use cxr_core::{Finding, Label, SHARED9, SourceId};
 use std::path::Path;
 
@@ -34,16 +34,6 @@ pub const META_COLUMNS: [&str; 7] = ["path", "patient_id", "study_id", "view", "
 #[must_use]
 pub fn valid_columns() -> Vec<&'static str> {
     META_COLUMNS.iter().copied().chain(SHARED9.iter().map(|f| f.name())).collect()
-}
-
-fn view_of(v: &str) -> View {
-    match v.to_ascii_uppercase().as_str() {
-        "PA" => View::PA,
-        "AP" => View::AP,
-        "" => View::Unknown,
-        "LATERAL" | "LL" | "RL" | "L" => View::Lateral,
-        _ => View::Other,
-    }
 }
 
 pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Result<Dataset, DataError> {
@@ -80,7 +70,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             c.unique(&row, "path", rel)?;
             let file = c.join(root, rel).map_err(|m| row.bad("path", m))?;
             let patient = row.opt(c_pat, "patient_id")?;
-            let mut r = Record::new(rel, file, if patient.is_empty() { rel } else { patient }).with_view(view_of(row.opt(c_view, "view")?));
+            let mut r = Record::new(rel, file, if patient.is_empty() { rel } else { patient }).with_view(view_from_position(row.opt(c_view, "view")?));
             let study = row.opt(c_study, "study_id")?;
             r.study_id = (!study.is_empty()).then(|| study.to_string());
             r.sex = Sex::parse(row.opt(c_sex, "sex")?).map_err(|m| row.bad("sex", m))?;

@@ -11,8 +11,8 @@
 use super::DatasetSplit;
 use super::chexpert::{label_columns, parse_labels};
 use super::csv_index::{CsvIndex, find_plain_or_gz};
-use super::read::{Collector, ReadOptions};
-use crate::{DataError, Dataset, Record, View};
+use super::read::{Collector, ReadOptions, label_file, view_from_position};
+use crate::{DataError, Dataset, Record};
 use cxr_core::{Label, SourceId};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,18 +23,6 @@ pub const LABEL_FILES: [&str; 2] = ["mimic-cxr-2.0.0-chexpert.csv", "mimic-cxr-2
 pub const METADATA_FILE: &str = "mimic-cxr-2.0.0-metadata.csv";
 /// Official split.
 pub const SPLIT_FILE: &str = "mimic-cxr-2.0.0-split.csv";
-
-/// Map a ViewPosition (the VIEW_MAP vocabulary of the MIMIC-CXR paper notebook).
-#[must_use]
-pub fn view_of(v: &str) -> View {
-    match v {
-        "PA" => View::PA,
-        "AP" => View::AP,
-        "" => View::Unknown,
-        "LATERAL" | "LL" | "XTABLE LATERAL" | "RL" => View::Lateral,
-        _ => View::Other,
-    }
-}
 
 fn digits(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
@@ -97,13 +85,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
     if split != DatasetSplit::All {
         return Err(DataError::Invalid("mimic: read the `all` index (the official split is a field of each record)".into()));
     }
-    let labels_path = match &opts.labels {
-        Some(l) => l.clone(),
-        None => LABEL_FILES.iter().find_map(|f| find_plain_or_gz(root, f)).ok_or_else(|| DataError::NotFound {
-            path: root.join(LABEL_FILES[0]),
-            what: format!("MIMIC-CXR-JPG labels ({}, or .gz)", LABEL_FILES.join(" or ")),
-        })?,
-    };
+    let labels_path = label_file(opts, root, &LABEL_FILES, "MIMIC-CXR-JPG labels")?;
     let meta_path = find_plain_or_gz(root, METADATA_FILE)
         .ok_or_else(|| DataError::NotFound { path: root.join(METADATA_FILE), what: "MIMIC-CXR-JPG metadata (or .gz)".into() })?;
     let split_path = find_plain_or_gz(root, SPLIT_FILE);
@@ -135,7 +117,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             if !digits(study, 8) {
                 return Err(row.bad("study_id", format!("expected 8 digits, got {study:?}")));
             }
-            let view = view_of(row.get(c_view, "ViewPosition")?);
+            let view = view_from_position(row.get(c_view, "ViewPosition")?);
             let rel = format!("files/p{}/p{sub}/s{study}/{id}.jpg", &sub[..2]);
             let mut r = Record::new(id, root.join(rel), sub).with_view(view);
             r.study_id = Some(study.to_string());

@@ -16,7 +16,7 @@ mod read;
 pub mod vindr;
 
 pub use mapping_doc::mapping_markdown;
-pub use read::{ReadOptions, VindrVoting};
+pub use read::{ReadOptions, VindrVoting, resolve_inside_root, view_from_position};
 
 use crate::{DataError, Dataset};
 use cxr_core::SourceId;

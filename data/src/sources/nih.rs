@@ -8,8 +8,8 @@
 //! counted and reported, and ignored for the labels. Every image is frontal (PA or AP).
 
 use super::DatasetSplit;
-use super::csv_index::{CsvIndex, find_plain_or_gz};
-use super::read::{Collector, ReadOptions, parse_age};
+use super::csv_index::CsvIndex;
+use super::read::{Collector, ReadOptions, label_file, parse_age};
 use crate::dataset::{ReadReport, Sex};
 use crate::{DataError, Dataset, Record, View};
 use cxr_core::{Finding, Label, SourceId};
@@ -151,13 +151,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
     if split != DatasetSplit::All {
         return Err(DataError::Invalid("nih: read the `all` index (the official split is a field of each record)".into()));
     }
-    let index = match &opts.labels {
-        Some(l) => l.clone(),
-        None => INDEX_FILES.iter().find_map(|f| find_plain_or_gz(root, f)).ok_or_else(|| DataError::NotFound {
-            path: root.join(INDEX_FILES[1]),
-            what: format!("NIH index ({})", INDEX_FILES.join(" or ")),
-        })?,
-    };
+    let index = label_file(opts, root, &INDEX_FILES, "NIH index")?;
     let splits = official_splits(root)?;
     let mut c = Collector::new(opts);
     parse_into(&mut c, &index, &splits)?;

@@ -12,8 +12,8 @@
 //! Patient ids are 35–39-digit numbers kept as strings. `BitsStored_DICOM` scales the PNGs.
 
 use super::DatasetSplit;
-use super::csv_index::{CsvIndex, find_plain_or_gz};
-use super::read::{Collector, ReadOptions};
+use super::csv_index::CsvIndex;
+use super::read::{Collector, ReadOptions, label_file};
 use crate::dataset::Sex;
 use crate::{DataError, Dataset, Record, View};
 use cxr_core::{Finding, Label, SourceId};
@@ -146,10 +146,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
     if split != DatasetSplit::All {
         return Err(DataError::Invalid("padchest: has no official split; read `all`".into()));
     }
-    let index = match &opts.labels {
-        Some(l) => l.clone(),
-        None => find_plain_or_gz(root, INDEX_FILE).ok_or_else(|| DataError::NotFound { path: root.join(INDEX_FILE), what: "PadChest index (or .gz)".into() })?,
-    };
+    let index = label_file(opts, root, &[INDEX_FILE], "PadChest index")?;
     let mut csv = CsvIndex::read(&index)?;
     let c_id = csv.column(&["ImageID"])?;
     let c_dir = csv.column(&["ImageDir"])?;

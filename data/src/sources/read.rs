@@ -124,17 +124,13 @@ impl<'o> Collector<'o> {
                 continue;
             }
             if let Some(croot) = &canonical_root {
-                match fs_err::canonicalize(&record.path) {
-                    Err(_) => {
+                match resolve_inside_root(&record.path, croot, self.opts.allow_outside_root) {
+                    Err(DataError::Io { .. }) => {
                         excluded.push(Excluded { id: record.id, reason: format!("image file not found: {}", record.path.display()) });
                         continue;
                     }
-                    Ok(real) if !real.starts_with(croot) => {
-                        if !self.opts.allow_outside_root {
-                            return Err(DataError::OutsideRoot { path: record.path.clone(), target: real, root: root.to_path_buf() });
-                        }
-                        self.report.outside_root_paths += 1;
-                    }
+                    Err(e) => return Err(e),
+                    Ok(real) if !real.starts_with(croot) => self.report.outside_root_paths += 1,
                     Ok(_) => {}
                 }
             }
@@ -152,6 +148,46 @@ impl<'o> Collector<'o> {
             report: self.report,
         })
     }
+}
+
+/// Map a stated view position (MIMIC and BRAX `ViewPosition`, the generic `view` column; case
+/// ignored): PA, AP, the lateral spellings (`LATERAL`, `LL`, `RL`, `L`, `XTABLE LATERAL`), blank →
+/// unknown, anything else (obliques, decubitus, `AP AXIAL`, …) → other.
+#[must_use]
+pub fn view_from_position(v: &str) -> View {
+    match v.trim().to_ascii_uppercase().as_str() {
+        "PA" => View::PA,
+        "AP" => View::AP,
+        "" => View::Unknown,
+        "LATERAL" | "LL" | "RL" | "L" | "XTABLE LATERAL" => View::Lateral,
+        _ => View::Other,
+    }
+}
+
+/// The label file: `--labels` when given, else the first of `names` present under `root` (each
+/// `.csv` or `.csv.gz`).
+pub(crate) fn label_file(opts: &ReadOptions, root: &Path, names: &[&str], what: &str) -> Result<PathBuf, DataError> {
+    if let Some(l) = &opts.labels {
+        return Ok(l.clone());
+    }
+    names.iter().find_map(|f| super::csv_index::find_plain_or_gz(root, f)).ok_or_else(|| DataError::NotFound {
+        path: root.join(names[0]),
+        what: format!("{what} ({}, or .gz)", names.join(" or ")),
+    })
+}
+
+/// Where `path` really is, refused when it resolves outside `canonical_root` (symlinks followed)
+/// unless `allow`: the one inside-root check for locating and for checking images.
+///
+/// # Errors
+/// [`DataError::Io`] when the file cannot be resolved (missing), [`DataError::OutsideRoot`] when
+/// it escapes.
+pub fn resolve_inside_root(path: &Path, canonical_root: &Path, allow: bool) -> Result<PathBuf, DataError> {
+    let real = fs_err::canonicalize(path).map_err(|e| DataError::io(path, e))?;
+    if !allow && !real.starts_with(canonical_root) {
+        return Err(DataError::OutsideRoot { path: path.to_path_buf(), target: real, root: canonical_root.to_path_buf() });
+    }
+    Ok(real)
 }
 
 /// Parse an age cell: an integer or decimal number of years, a DICOM age string (`058Y`), a
