@@ -213,6 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 vindr_voting: if vindr_any_radiologist { VindrVoting::Any } else { VindrVoting::Majority },
                 vindr_single_vote_uncertain: vindr_minority_uncertain,
                 brax_dicom,
+                manifest_only: false,
             };
             summary(dataset, root, &opts, check_images)?;
         }

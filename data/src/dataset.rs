@@ -74,6 +74,9 @@ pub struct Record {
     /// Bits stored per sample, where the index states it (PadChest `BitsStored_DICOM`): scales
     /// 16-bit PNGs (see [`crate::load_gray_hinted`]).
     pub bits_stored: Option<u8>,
+    /// Scanner manufacturer, where the index states it (PadChest `Manufacturer_DICOM`, BRAX's
+    /// integer code, a generic `manufacturer` column): a subgroup for the evaluator.
+    pub manufacturer: Option<String>,
 }
 
 impl Record {
@@ -91,6 +94,7 @@ impl Record {
             age: None,
             official_split: None,
             bits_stored: None,
+            manufacturer: None,
         }
     }
 
@@ -222,6 +226,23 @@ impl Dataset {
         }
         for s in &self.report.skipped_rows {
             h.update(format!("s\t{}\n", s.error).as_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// blake3 over what the evaluator predicts on: the source, the split, each included record's
+    /// id, patient, view and frontal flag, and the exclusions; never the labels. A manifest read
+    /// without labels ([`crate::ReadOptions::manifest_only`]) and the full read of the same index
+    /// hash alike, which is how the label phase checks it reads the images that were sealed.
+    #[must_use]
+    pub fn image_manifest_hash(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(format!("{}\n{}\n", self.source, self.split).as_bytes());
+        for r in &self.records {
+            h.update(format!("{}\t{}\t{:?}\t{}\n", r.id, r.patient_id, r.view, r.frontal).as_bytes());
+        }
+        for e in &self.excluded {
+            h.update(format!("x\t{}\t{}\n", e.id, e.reason).as_bytes());
         }
         h.finalize().to_hex().to_string()
     }

@@ -86,6 +86,19 @@ pub(crate) fn load(path: &Path) -> Result<GrayImage, DataError> {
     Ok(GrayImage { width, height, pixels, bit_depth: if bits_stored > 8 { 16 } else { 8 } })
 }
 
+/// The view a DICOM file states in ViewPosition (0018,5101), read from the header only (the pixel
+/// data is not loaded): `None` when the tag is absent.
+///
+/// # Errors
+/// [`DataError::Image`] naming the file when it is not readable DICOM.
+pub fn view_position(path: &Path) -> Result<Option<crate::View>, DataError> {
+    let obj = dicom_object::OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| DataError::Image { path: path.to_path_buf(), message: format!("not a readable DICOM file: {e}") })?;
+    Ok(str_of(&obj, tags::VIEW_POSITION).map(|v| crate::sources::view_from_position(&v)))
+}
+
 /// What a phantom DICOM holds.
 pub struct DicomSpec<'a> {
     /// Samples, row-major, each below `2^bits_stored`.
@@ -104,6 +117,8 @@ pub struct DicomSpec<'a> {
     pub patient_id: &'a str,
     /// SOP instance UID (digits and dots).
     pub sop_uid: &'a str,
+    /// ViewPosition (0018,5101), e.g. `PA`, `AP`, `LL`.
+    pub view_position: &'a str,
 }
 
 /// Write an uncompressed (explicit VR little endian) single-frame CR image.
@@ -120,7 +135,7 @@ pub fn write(path: &Path, s: &DicomSpec<'_>) -> Result<(), DataError> {
         DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(s.sop_uid)),
         DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from("CR")),
         DataElement::new(tags::PATIENT_ID, VR::LO, PrimitiveValue::from(s.patient_id)),
-        DataElement::new(tags::VIEW_POSITION, VR::CS, PrimitiveValue::from("PA")),
+        DataElement::new(tags::VIEW_POSITION, VR::CS, PrimitiveValue::from(s.view_position)),
         DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, dicom_value!(U16, [1])),
         DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, PrimitiveValue::from(if s.monochrome1 { "MONOCHROME1" } else { "MONOCHROME2" })),
         DataElement::new(tags::ROWS, VR::US, dicom_value!(U16, [u16::try_from(s.height).map_err(|e| err(e.to_string()))?])),
@@ -155,8 +170,17 @@ mod tests {
     fn sample(dir: &Path, monochrome1: bool, window: bool) -> std::path::PathBuf {
         let samples: Vec<u16> = (0..12u16).map(|i| i * 300).collect();
         let p = dir.join(format!("x-{monochrome1}-{window}.dcm"));
-        write(&p, &DicomSpec { samples: &samples, width: 4, height: 3, bits_stored: 12, monochrome1, window: window.then_some((2048.0, 4096.0)), patient_id: "p", sop_uid: "1.2.3" }).unwrap();
+        write(&p, &DicomSpec { samples: &samples, width: 4, height: 3, bits_stored: 12, monochrome1, window: window.then_some((2048.0, 4096.0)), patient_id: "p", sop_uid: "1.2.3", view_position: "PA" }).unwrap();
         p
+    }
+
+    #[test]
+    fn view_position_is_read_from_the_header() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("ll.dcm");
+        write(&p, &DicomSpec { samples: &[0; 4], width: 2, height: 2, bits_stored: 12, monochrome1: false, window: None, patient_id: "p", sop_uid: "1.2", view_position: "LL" }).unwrap();
+        assert_eq!(view_position(&p).unwrap(), Some(crate::View::Lateral));
+        assert_eq!(view_position(&sample(tmp.path(), false, false)).unwrap(), Some(crate::View::PA));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Opening a model: hash check, card, session, and the outputs contract.
 
 use cxr_core::{CARD_METADATA_KEY, CamSupport, ModelCard};
-use cxr_runtime::{Provider, RuntimeError, sha256_hex};
+use cxr_runtime::{EpOptions, RanOn, RuntimeError, sha256_hex};
 use ort::session::Session;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -66,8 +66,24 @@ pub struct OpenModel {
     pub verified: Verified,
     /// The model file.
     pub path: PathBuf,
-    /// Provider used.
-    pub provider: Provider,
+    /// The provider asked for and the one the session runs on.
+    pub ep: EpOptions,
+    /// Where it really runs.
+    pub ran_on: RanOn,
+}
+
+impl OpenModel {
+    /// The execution provider record for results: asked for, ran on, and why it fell back.
+    #[must_use]
+    pub fn provider_record(&self) -> serde_json::Value {
+        serde_json::json!({
+            "requested": self.ep.provider.name(),
+            "ran": self.ran_on.provider.name(),
+            "fell_back": self.ran_on.fell_back_from.as_ref().map(|(_, why)| why),
+            "device_id": (self.ep.provider != cxr_runtime::Provider::Cpu).then_some(self.ep.device_id),
+            "tensorrt_fp16": (self.ep.provider == cxr_runtime::Provider::TensorRt).then_some(self.ep.trt_fp16),
+        })
+    }
 }
 
 fn expected_hash(model: &Path, expect: Option<&str>) -> Result<(String, String), IntegrityError> {
@@ -106,10 +122,13 @@ pub fn verify_bytes(model: &Path, expect: Option<&str>) -> anyhow::Result<(Vec<u
 ///
 /// # Errors
 /// [`IntegrityError`], [`RuntimeError`].
-pub fn open(model: &Path, expect: Option<&str>, ort_lib: Option<&Path>, provider: Provider, threads: usize) -> anyhow::Result<OpenModel> {
+pub fn open(model: &Path, expect: Option<&str>, ort_lib: Option<&Path>, ep: &EpOptions, threads: usize) -> anyhow::Result<OpenModel> {
     let (bytes, verified) = verify_bytes(model, expect)?;
     let (_, env) = cxr_runtime::init(ort_lib)?;
-    let session = cxr_runtime::session(env, &bytes, provider, threads)?;
+    let (session, ran_on) = cxr_runtime::session_with(env, &bytes, ep, threads)?;
+    if let Some((asked, why)) = &ran_on.fell_back_from {
+        eprintln!("warning: {} unavailable ({why}); running on the CPU because of --ep-fallback (recorded)", asked.name());
+    }
     drop(bytes);
     let card_err = |message: String| IntegrityError::Card { model: model.to_path_buf(), message };
     let json = session
@@ -131,5 +150,6 @@ pub fn open(model: &Path, expect: Option<&str>, ort_lib: Option<&Path>, provider
             return Err(card_err(format!("the graph has no output {n:?} as the card promises")).into());
         }
     }
-    Ok(OpenModel { session, card, verified, path: model.to_path_buf(), provider })
+    crate::infer::check_input_shape(&session, &card).map_err(|m| card_err(format!("the graph does not take the card's input: {m}")))?;
+    Ok(OpenModel { session, card, verified, path: model.to_path_buf(), ep: ep.clone(), ran_on })
 }

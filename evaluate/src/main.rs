@@ -1,146 +1,44 @@
 //! `cxr-eval`: evaluate frozen ONNX models on internal and external datasets.
 //!
-//! Exit codes: 0 success; 1 runtime failure (data, I/O, inference); 2 usage error; 4 ONNX Runtime
-//! library not found or not loadable; 5 integrity refusal (no expected hash, hash mismatch,
-//! missing or invalid model card); 6 requested execution provider unavailable.
+//! Exit codes: 0 success; 1 runtime failure (data, I/O, inference, NaN/Inf outputs); 2 usage
+//! error; 3 `predict` wrote at least one error row; 4 ONNX Runtime library not found or not
+//! loadable; 5 integrity refusal (no expected hash, hash mismatch, missing or invalid model card,
+//! a graph that does not meet the card's contract, sealed predictions of another model or
+//! modified); 6 requested execution provider unavailable (without `--ep-fallback`); 7 `verify`
+//! found a mismatch.
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
-use cxr_core::{BlankPolicy, LabelPolicy, SourceId, UncertainPolicy, write_atomic, write_json_atomic};
-use cxr_data::{DatasetSplit, ReadOptions, open_dataset};
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command, ModelArgs};
+use cxr_core::write_json_atomic;
+use cxr_evaluate::evaluation::{DatasetSpec, RunSpec, read_options_json};
 use cxr_evaluate::integrity::{IntegrityError, OpenModel, open, verify_bytes};
-use cxr_evaluate::results::{BOOTSTRAP_REPLICATES, BOOTSTRAP_SEED, CALIBRATION_BINS, DatasetRole, RESULTS_SCHEMA_VERSION, dataset_result, gaps};
-use cxr_runtime::{Provider, RuntimeError};
+use cxr_evaluate::results::{BOOTSTRAP_REPLICATES, BOOTSTRAP_SEED, CALIBRATION_BINS, DatasetRole, RESULTS_SCHEMA_VERSION};
+use cxr_evaluate::seal::SealError;
+use cxr_runtime::RuntimeError;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(name = "cxr-eval", version, about = "Frozen evaluation of ONNX chest X-ray classifiers through ONNX Runtime")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Args, Clone)]
-struct ModelArgs {
-    /// The ONNX model (its hash is checked against MODEL.sha256 or --expect-sha256).
-    #[arg(long)]
-    model: PathBuf,
-    /// Expected SHA-256 of the model file (instead of the .sha256 file beside it).
-    #[arg(long)]
-    expect_sha256: Option<String>,
-    /// ONNX Runtime library (default: ORT_DYLIB_PATH, then <exe dir>/lib/).
-    #[arg(long)]
-    ort_lib: Option<PathBuf>,
-    /// Execution provider: cpu, cuda or tensorrt.
-    #[arg(long, default_value = "cpu", value_parser = Provider::parse)]
-    ep: Provider,
-    /// ONNX Runtime intra-op threads.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Evaluate on the internal test split and external datasets; writes OUT/results.json.
-    Run {
-        #[command(flatten)]
-        model: ModelArgs,
-        /// Internal test set as SOURCE=ROOT (CheXpert: its valid.csv is read).
-        #[arg(long, value_parser = parse_dataset)]
-        internal: Option<(SourceId, PathBuf)>,
-        /// External dataset as SOURCE=ROOT (repeatable), e.g. nih=/data/nih.
-        #[arg(long, value_parser = parse_dataset)]
-        external: Vec<(SourceId, PathBuf)>,
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// Images per inference batch.
-        #[arg(long, default_value_t = 16)]
-        batch_size: usize,
-        /// Evaluation meaning of uncertain labels: ignore, positive or negative.
-        #[arg(long, default_value = "ignore", value_parser = parse_uncertain)]
-        uncertain: UncertainPolicy,
-        /// Evaluation meaning of blank labels: negative or ignore.
-        #[arg(long, default_value = "negative", value_parser = parse_blank)]
-        blank: BlankPolicy,
-        /// Evaluate lateral views (and images of unknown view) too.
-        #[arg(long)]
-        all_views: bool,
-        /// Skip malformed index rows (each listed in results.json) instead of stopping.
-        #[arg(long)]
-        lenient: bool,
-        /// Allow image paths outside a dataset root (data on network storage); recorded.
-        #[arg(long)]
-        allow_outside_root: bool,
-        /// BRAX: read the DICOMs instead of the PNGs.
-        #[arg(long)]
-        brax_dicom: bool,
-        /// VinDr: a finding is positive when any radiologist marked it (default: 2 of 3).
-        #[arg(long)]
-        vindr_any_radiologist: bool,
-        /// VinDr: a finding marked by a minority of radiologists is uncertain (default: negative).
-        #[arg(long)]
-        vindr_minority_uncertain: bool,
-    },
-    /// Print probabilities for image files as CSV on stdout.
-    Predict {
-        #[command(flatten)]
-        model: ModelArgs,
-        /// Image files (PNG, JPEG, DICOM).
-        images: Vec<PathBuf>,
-    },
-    /// Measure inference throughput (images/s) on the chosen execution provider; JSON on stdout.
-    Bench {
-        #[command(flatten)]
-        model: ModelArgs,
-        /// Batch sizes.
-        #[arg(long, value_delimiter = ',', default_value = "1,8")]
-        batch: Vec<usize>,
-        /// Seconds per batch size.
-        #[arg(long, default_value_t = 5.0)]
-        seconds: f64,
-    },
-    /// Check the model's hash (and, through ONNX Runtime, its card and interface).
-    Verify {
-        #[command(flatten)]
-        model: ModelArgs,
-    },
-    /// Print the model card and interface as JSON.
-    Info {
-        #[command(flatten)]
-        model: ModelArgs,
-    },
-}
-
-fn parse_dataset(s: &str) -> Result<(SourceId, PathBuf), String> {
-    let (name, root) = s.split_once('=').ok_or_else(|| format!("expected SOURCE=ROOT, got {s:?}"))?;
-    Ok((SourceId::parse(name)?, PathBuf::from(root)))
-}
-fn parse_uncertain(s: &str) -> Result<UncertainPolicy, String> {
-    match s {
-        "ignore" => Ok(UncertainPolicy::Ignore),
-        "positive" => Ok(UncertainPolicy::Positive),
-        "negative" => Ok(UncertainPolicy::Negative),
-        _ => Err(format!("expected ignore, positive or negative, got {s:?} (smooth gives soft targets, not labels)")),
-    }
-}
-fn parse_blank(s: &str) -> Result<BlankPolicy, String> {
-    match s {
-        "negative" => Ok(BlankPolicy::Negative),
-        "ignore" => Ok(BlankPolicy::Ignore),
-        _ => Err(format!("expected negative or ignore, got {s:?}")),
-    }
-}
-
 fn open_model(m: &ModelArgs) -> anyhow::Result<OpenModel> {
-    open(&m.model, m.expect_sha256.as_deref(), m.ort_lib.as_deref(), m.ep, m.threads)
+    open(&m.model, m.expect_sha256.as_deref(), m.ort_lib.as_deref(), &m.ep_options(), m.threads)
+}
+
+/// A failure with its own exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Coded {
+    code: u8,
+    message: String,
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     for c in e.chain() {
-        if c.downcast_ref::<IntegrityError>().is_some() {
+        if let Some(x) = c.downcast_ref::<Coded>() {
+            return x.code;
+        }
+        if c.downcast_ref::<IntegrityError>().is_some() || matches!(c.downcast_ref::<SealError>(), Some(SealError::OtherRun { .. } | SealError::Tampered { .. })) {
             return 5;
         }
         match c.downcast_ref::<RuntimeError>() {
@@ -152,47 +50,18 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(SourceId, PathBuf)>, out: &Path, batch_size: usize, policy: LabelPolicy, read: &ReadOptions) -> anyhow::Result<()> {
-    if internal.is_none() && external.is_empty() {
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn run(m: &ModelArgs, spec: &RunSpec) -> anyhow::Result<()> {
+    if spec.datasets.is_empty() {
         anyhow::bail!("nothing to evaluate: give --internal and/or --external");
     }
-    let t0 = std::time::Instant::now();
+    let (started, t0) = (unix_now(), std::time::Instant::now());
     let mut model = open_model(m)?;
     eprintln!("model {} ({}, sha256 {} verified by {})", m.model.display(), model.card.run_id, model.verified.sha256, model.verified.sha256_source);
-    // Read every index before any inference: a bad dataset fails fast.
-    let mut sets = Vec::new();
-    if let Some((src, root)) = internal {
-        let split = if src == SourceId::Chexpert { DatasetSplit::Valid } else { DatasetSplit::All };
-        sets.push((DatasetRole::InternalTest, open_dataset(src, &root, split, read)?));
-    }
-    for (src, root) in external {
-        sets.push((DatasetRole::External, open_dataset(src, &root, DatasetSplit::All, read)?));
-    }
-    let mut results = Vec::new();
-    let mut pred_files = Vec::new();
-    for (role, ds) in &sets {
-        let label = format!("{}/{}", ds.source, ds.split);
-        let p = cxr_evaluate::infer::predict(&mut model.session, &model.card, ds, batch_size, &label)
-            .with_context(|| format!("evaluating {label}"))?;
-        let r = dataset_result(&model.card, &policy, ds, *role, &p.probabilities);
-        eprintln!("{label}: {} images, macro-AUROC {}", r.images, r.macro_auroc);
-        let mut csv = String::from("id");
-        for f in &model.card.labels {
-            csv.push(',');
-            csv.push_str(f.name());
-        }
-        csv.push('\n');
-        for (rec, row) in ds.records.iter().zip(&p.probabilities) {
-            csv.push_str(&rec.id);
-            for v in row {
-                csv.push_str(&format!(",{v:.7}"));
-            }
-            csv.push('\n');
-        }
-        pred_files.push((format!("predictions/{}-{}.csv", ds.source, ds.split), csv));
-        results.push(r);
-    }
+    let out = cxr_evaluate::evaluation::run(&mut model, spec)?;
     let card = &model.card;
     let doc = json!({
         "schema_version": RESULTS_SCHEMA_VERSION,
@@ -205,7 +74,7 @@ fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(Sour
             "weights_blake3": card.weights_blake3,
         },
         "card": card,
-        "evaluation_label_policy": policy,
+        "settings": { "batch_size": spec.batch_size },
         "intervals": {
             "confidence": 0.95,
             "delong": "fast DeLong (Sun & Xu 2014), AUC ± 1.96·√Var clipped to [0, 1]",
@@ -213,30 +82,42 @@ fn run(m: &ModelArgs, internal: Option<(SourceId, PathBuf)>, external: Vec<(Sour
             "bootstrap_seed": BOOTSTRAP_SEED,
             "bootstrap_unit": "patient",
             "calibration_bins": CALIBRATION_BINS,
+            "subgroups": "DeLong 95% interval per group",
         },
-        "read_options": {
-            "frontal_only": read.frontal_only,
-            "lenient": read.lenient,
-            "allow_outside_root": read.allow_outside_root,
-            "brax_dicom": read.brax_dicom,
-            "vindr_voting": if read.vindr_voting == cxr_data::VindrVoting::Any { "any" } else { "majority" },
-            "vindr_minority_uncertain": read.vindr_single_vote_uncertain,
+        "read_options": read_options_json(&spec.read),
+        "execution_provider": model.provider_record(),
+        "audit": {
+            "order": ["image manifests read without labels", "predictions written and sealed per dataset", "labels read, checked against the sealed manifest", "metrics computed from the sealed predictions"],
+            "image_hash": "blake3 of each image file, in the predictions file",
         },
-        "execution_provider": model.provider.name(),
-        "datasets": results,
-        "generalization_gap": gaps(&results),
+        "datasets": out.results,
+        "generalization_gap": out.gaps,
     });
-    for (name, text) in &pred_files {
-        write_atomic(&out.join(name), text.as_bytes())?;
+    let tables = cxr_evaluate::tables::run_tables(&doc);
+    for (name, text) in &tables {
+        cxr_core::write_atomic(&spec.out.join(name), text.as_bytes())?;
     }
+    let abs = |p: &Path| fs_err::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let datasets: Vec<DatasetSpec> = spec.datasets.iter().map(|d| DatasetSpec { root: abs(&d.root), ..d.clone() }).collect();
     write_json_atomic(
-        &out.join("eval_provenance.json"),
-        &json!({ "seconds": t0.elapsed().as_secs_f64(), "model_path": m.model, "ort_library": cxr_runtime::locate(m.ort_lib.as_deref()).ok().map(|r| r.path), "threads": m.threads, "batch_size": batch_size }),
+        &spec.out.join("provenance.json"),
+        &json!({
+            "evaluator": format!("cxr-eval {}", env!("CARGO_PKG_VERSION")),
+            "started_unix": started, "finished_unix": unix_now(), "seconds": t0.elapsed().as_secs_f64(),
+            "model_path": abs(&m.model),
+            "ort_library": cxr_runtime::locate(m.ort_lib.as_deref()).ok().map(|r| r.path),
+            "threads": m.threads, "batch_size": spec.batch_size,
+            "execution_provider": model.provider_record(),
+            "datasets": datasets,
+            "inference": out.inference,
+            "events": out.events.iter().map(|(t, e)| json!({"seconds": t, "event": e})).collect::<Vec<_>>(),
+            "peak_host_memory_bytes": cxr_evaluate::bench::peak_host_memory_bytes(),
+        }),
     )?;
     // results.json last: its presence means the evaluation finished.
-    write_json_atomic(&out.join("results.json"), &doc)?;
-    print_table(&results, &doc);
-    eprintln!("results: {}", out.join("results.json").display());
+    write_json_atomic(&spec.out.join("results.json"), &doc)?;
+    print_table(&out.results, &doc);
+    eprintln!("results: {} (tables in {})", spec.out.join("results.json").display(), spec.out.join("tables").display());
     Ok(())
 }
 
@@ -265,62 +146,138 @@ fn print_table(results: &[cxr_evaluate::results::DatasetResult], doc: &serde_jso
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let r = match cli.command {
-        Command::Run { model, internal, external, out, batch_size, uncertain, blank, all_views, lenient, allow_outside_root, brax_dicom, vindr_any_radiologist, vindr_minority_uncertain } => {
-            let policy = LabelPolicy { uncertain, blank, ..LabelPolicy::default() };
-            let read = ReadOptions {
-                frontal_only: !all_views,
-                locate_images: true,
-                lenient,
-                allow_outside_root,
-                brax_dicom,
-                vindr_voting: if vindr_any_radiologist { cxr_data::VindrVoting::Any } else { cxr_data::VindrVoting::Majority },
-                vindr_single_vote_uncertain: vindr_minority_uncertain,
-                labels: None,
-            };
-            run(&model, internal, external, &out, batch_size, policy, &read)
+fn bench_table(points: &[cxr_evaluate::bench::BenchPoint]) {
+    eprintln!("{:<12}{:>7}{:>12}{:>10}{:>10}{:>10}", "mode", "batch", "images/s", "p50 ms", "p90 ms", "p99 ms");
+    for p in points {
+        let l = |f: fn(&cxr_evaluate::bench::Latency) -> f64| p.latency_ms.as_ref().map_or_else(|| "-".to_string(), |x| format!("{:.2}", f(x)));
+        eprintln!("{:<12}{:>7}{:>12.1}{:>10}{:>10}{:>10}", p.mode, p.batch, p.images_per_second, l(|x| x.p50), l(|x| x.p90), l(|x| x.p99));
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(a) => {
+            let mut datasets = Vec::new();
+            if let Some((source, root)) = a.internal.clone() {
+                datasets.push(DatasetSpec { role: DatasetRole::InternalTest, source, root });
+            }
+            datasets.extend(a.external.iter().cloned().map(|(source, root)| DatasetSpec { role: DatasetRole::External, source, root }));
+            let spec = RunSpec { datasets, out: a.out.clone(), batch_size: a.batch_size.max(1), policies: a.policies(), read: a.read_options() };
+            run(&a.model, &spec)
         }
-        Command::Predict { model, images } => (|| {
-            let mut m = open_model(&model)?;
-            let ds = cxr_evaluate::infer::files_dataset(&images);
-            let p = cxr_evaluate::infer::predict(&mut m.session, &m.card, &ds, 16, "predict")?;
-            print!("path");
-            for f in &m.card.labels {
-                print!(",{}", f.name());
-            }
-            println!();
-            for (img, row) in images.iter().zip(&p.probabilities) {
-                print!("{}", img.display());
-                for v in row {
-                    print!(",{v:.7}");
+        Command::Predict(a) => {
+            let mut m = open_model(&a.model)?;
+            let opts = cxr_evaluate::predict::PredictOptions { inputs: a.inputs.clone(), format: a.format, frontal_only: a.frontal_only, deidentify: a.deidentify, batch_size: a.batch_size.max(1) };
+            let summary = match &a.out {
+                Some(p) => {
+                    // Written beside, renamed at the end: a reader never sees half a file.
+                    let tmp = p.with_extension("partial");
+                    let mut f = std::io::BufWriter::new(fs_err::File::create(&tmp)?);
+                    let s = cxr_evaluate::predict::predict(&mut m, &opts, &mut f)?;
+                    std::io::Write::flush(&mut f)?;
+                    drop(f);
+                    fs_err::rename(&tmp, p)?;
+                    s
                 }
-                println!();
+                None => cxr_evaluate::predict::predict(&mut m, &opts, &mut std::io::stdout().lock())?,
+            };
+            eprintln!("{} images predicted, {} error rows", summary.predicted, summary.failed);
+            if summary.failed > 0 {
+                return Err(Coded { code: cxr_evaluate::predict::EXIT_IMAGE_ERRORS, message: format!("{} of {} images failed (see their error rows)", summary.failed, summary.failed + summary.predicted) }.into());
             }
             Ok(())
-        })(),
-        Command::Bench { model, batch, seconds } => (|| {
-            let mut m = open_model(&model)?;
-            let points = cxr_evaluate::bench::bench(&mut m, &batch, seconds)?;
-            println!("{}", serde_json::to_string_pretty(&json!({ "provider": m.provider.name(), "threads": model.threads, "run_id": m.card.run_id, "input_size": m.card.preprocess.size, "points": points }))?);
+        }
+        Command::Bench(a) => {
+            let mut m = open_model(&a.model)?;
+            let mut points = cxr_evaluate::bench::bench(&mut m, &a.batch, a.seconds, a.warmup, a.min_runs)?;
+            if let Some((source, root)) = &a.dataset {
+                let read = cxr_data::ReadOptions { frontal_only: true, locate_images: true, manifest_only: true, ..Default::default() };
+                let spec = DatasetSpec { role: DatasetRole::External, source: *source, root: root.clone() };
+                let ds = cxr_evaluate::evaluation::read_manifest(&spec, &read)?;
+                let mut inputs = cxr_evaluate::infer::dataset_inputs(&ds);
+                if let Some(n) = a.images {
+                    inputs.truncate(n);
+                }
+                for &b in &a.batch {
+                    points.push(cxr_evaluate::bench::bench_end_to_end(&mut m, &inputs, b, a.passes)?);
+                }
+            }
+            bench_table(&points);
+            let doc = json!({
+                "provider": m.provider_record(), "threads": a.model.threads, "run_id": m.card.run_id, "arch": m.card.arch,
+                "model_sha256": m.verified.sha256, "input_size": m.card.preprocess.size,
+                "points": points,
+                "peak_host_memory_bytes": cxr_evaluate::bench::peak_host_memory_bytes(),
+                "peak_device_memory_bytes": serde_json::Value::Null,
+                "device_memory_note": if m.ran_on.provider == cxr_runtime::Provider::Cpu { "no device: CPU provider" } else { "not measured by this build (use nvidia-smi during the run)" },
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
             Ok(())
-        })(),
-        Command::Verify { model } => (|| {
-            let (_, v) = verify_bytes(&model.model, model.expect_sha256.as_deref())?;
-            let m = open_model(&model)?;
-            println!("OK {} sha256 {} (verified by {}), card for run {}", model.model.display(), v.sha256, v.sha256_source, m.card.run_id);
+        }
+        Command::Verify(a) => {
+            let checks = cxr_evaluate::verify::verify(&cxr_evaluate::verify::VerifyOptions {
+                run_dir: a.run_dir.clone(),
+                model: a.model.clone(),
+                ort_lib: a.ort_lib.clone(),
+                reinfer: a.reinfer,
+                seed: a.seed,
+                threads: a.threads,
+            })?;
+            println!("{}", serde_json::to_string_pretty(&checks)?);
+            let failed = checks.iter().filter(|c| !c.ok).count();
+            if failed > 0 {
+                return Err(Coded { code: 7, message: format!("{}: {failed} of {} checks failed", a.run_dir.display(), checks.len()) }.into());
+            }
+            eprintln!("{}: all {} checks passed", a.run_dir.display(), checks.len());
             Ok(())
-        })(),
-        Command::Info { model } => (|| {
-            let m = open_model(&model)?;
+        }
+        Command::Check(a) => {
+            let (_, v) = verify_bytes(&a.model.model, a.model.expect_sha256.as_deref())?;
+            let m = open_model(&a.model)?;
+            println!("OK {} sha256 {} (verified by {}), card for run {}, runs on {}", a.model.model.display(), v.sha256, v.sha256_source, m.card.run_id, m.ran_on.provider.name());
+            Ok(())
+        }
+        Command::Parity(a) => {
+            let report = cxr_evaluate::parity::parity(&a.model.model, a.model.expect_sha256.as_deref(), a.model.ort_lib.as_deref(), &a.model.ep_options(), a.model.threads, a.inputs, a.seed)?;
+            let text = serde_json::to_string_pretty(&report)?;
+            if let Some(p) = &a.out {
+                cxr_core::write_atomic(p, format!("{text}\n").as_bytes())?;
+            }
+            println!("{text}");
+            if !report.within_tolerance {
+                return Err(Coded { code: 7, message: format!("{} differs from cpu by {:e} (tolerance {:e})", report.provider, report.max_abs_difference, report.tolerance) }.into());
+            }
+            Ok(())
+        }
+        Command::Info(a) => {
+            let m = open_model(&a.model)?;
             let inputs: Vec<String> = m.session.inputs().iter().map(|i| i.name().to_string()).collect();
             let outputs: Vec<String> = m.session.outputs().iter().map(|o| o.name().to_string()).collect();
             println!("{}", serde_json::to_string_pretty(&json!({ "sha256": m.verified.sha256, "sha256_source": m.verified.sha256_source, "inputs": inputs, "outputs": outputs, "card": m.card }))?);
             Ok(())
-        })(),
-    };
-    match r {
+        }
+        Command::Tables(a) => {
+            let docs: Vec<serde_json::Value> = a
+                .run_dirs
+                .iter()
+                .map(|d| {
+                    let p = d.join("results.json");
+                    let text = fs_err::read_to_string(&p)?;
+                    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let (auroc, gap) = cxr_evaluate::tables::across_models(&docs);
+            cxr_core::write_atomic(&a.out.join("models_macro_auroc.csv"), auroc.as_bytes())?;
+            cxr_core::write_atomic(&a.out.join("models_macro_gap.csv"), gap.as_bytes())?;
+            print!("{auroc}");
+            eprintln!("tables: {} and {}", a.out.join("models_macro_auroc.csv").display(), a.out.join("models_macro_gap.csv").display());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match dispatch(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

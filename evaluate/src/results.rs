@@ -5,14 +5,15 @@
 //! internal test − external per label (with a bootstrap interval) over the labels defined on both
 //! sides. Every interval is seeded, so a rerun gives the same bytes.
 
-use cxr_core::{Finding, LabelPolicy, ModelCard};
+use crate::policy::PolicyRecord;
+use cxr_core::{Finding, ModelCard};
 use cxr_data::Dataset;
 use cxr_metrics::{at_threshold, auroc_masked, average_precision, bootstrap_auroc, bootstrap_gap, brier, delong, ece, reliability};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Results schema version.
-pub const RESULTS_SCHEMA_VERSION: u32 = 2;
+pub const RESULTS_SCHEMA_VERSION: u32 = 3;
 
 /// Bootstrap replicates for every interval.
 pub const BOOTSTRAP_REPLICATES: usize = 1000;
@@ -22,7 +23,7 @@ pub const BOOTSTRAP_SEED: u64 = 20_261_125;
 pub const CALIBRATION_BINS: usize = 15;
 
 /// A dataset's role in the study.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetRole {
     /// The training site's held-out test split (CheXpert `valid.csv`).
@@ -105,6 +106,8 @@ pub struct DatasetResult {
     pub excluded_items: Vec<cxr_data::Excluded>,
     /// Malformed rows skipped (`--lenient`), unknown label tokens and noteworthy counts.
     pub read_report: cxr_data::ReadReport,
+    /// The evaluation label policy applied (and where it came from).
+    pub label_policy: PolicyRecord,
     /// Per label, in the card's order.
     pub labels: Vec<LabelResult>,
     /// Mean AUROC over the defined labels, or "undefined".
@@ -115,6 +118,12 @@ pub struct DatasetResult {
     pub macro_auroc_left_out: Vec<Finding>,
     /// Mean F1 at the frozen operating points over the labels where it is defined, or "undefined".
     pub macro_f1: Value,
+    /// Per-subgroup AUROC (sex, age band, view, manufacturer: the fields the dataset has).
+    pub subgroups: Value,
+    /// Subgroup fields this dataset lacks.
+    pub subgroup_fields_absent: Vec<&'static str>,
+    /// Hashes: the image manifest, the sealed predictions, the index and label files.
+    pub audit: Value,
 }
 
 fn num_or_undefined(v: Option<f64>) -> Value {
@@ -145,7 +154,10 @@ fn label_metrics(ev: &Evaluated, threshold: Option<f64>) -> [Value; 5] {
 
 /// Metrics of one dataset.
 #[must_use]
-pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role: DatasetRole, probs: &[Vec<f32>]) -> DatasetResult {
+pub fn dataset_result(card: &ModelCard, policy: PolicyRecord, ds: &Dataset, role: DatasetRole, probs: &[Vec<f32>], audit: Value) -> DatasetResult {
+    let label_policy = policy;
+    let policy = &policy.policy();
+    let mut per_label_inputs = Vec::new();
     let mut labels = Vec::new();
     let (mut defined, mut names, mut left_out, mut f1s) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut patients = std::collections::HashMap::new();
@@ -155,6 +167,9 @@ pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role
         let y = ds.labels.hard_labels(policy, f);
         let scores: Vec<f64> = probs.iter().map(|row| f64::from(row[k])).collect();
         let a = auroc_masked(&scores, &y);
+        if ds.labels.covered[f.index()] {
+            per_label_inputs.push((f.name().to_string(), scores.clone(), y.clone()));
+        }
         if let Some(a) = a {
             defined.push(a);
             names.push(f);
@@ -193,6 +208,7 @@ pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role
     }
     let macro_auroc = (!defined.is_empty()).then(|| defined.iter().sum::<f64>() / defined.len() as f64);
     let macro_f1 = (!f1s.is_empty()).then(|| f1s.iter().sum::<f64>() / f1s.len() as f64);
+    let (subgroups, subgroup_fields_absent) = crate::subgroups::subgroups(&ds.records, &per_label_inputs);
     DatasetResult {
         dataset: ds.source.name().to_string(),
         split: ds.split.clone(),
@@ -202,11 +218,15 @@ pub fn dataset_result(card: &ModelCard, policy: &LabelPolicy, ds: &Dataset, role
         excluded: ds.excluded.len(),
         excluded_items: ds.excluded.clone(),
         read_report: ds.report.clone(),
+        label_policy,
         labels,
         macro_auroc: num_or_undefined(macro_auroc),
         macro_auroc_labels: names,
         macro_auroc_left_out: left_out,
         macro_f1: num_or_undefined(macro_f1),
+        subgroups,
+        subgroup_fields_absent,
+        audit,
     }
 }
 

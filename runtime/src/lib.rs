@@ -157,38 +157,99 @@ pub fn init(explicit: Option<&Path>) -> Result<&'static (LoadedRuntime, ort::env
     r.as_ref().map_err(|message| RuntimeError::Load { path: rt.path.clone(), message: message.clone() })
 }
 
-/// Build a session from model bytes on `provider`, with `threads` intra-op threads and
-/// deterministic compute. A requested GPU provider that fails to register is an error, never a
-/// silent fall-back to the CPU.
+/// Build a session from model bytes on `provider` with default provider options and no
+/// fall-back (see [`session_with`]).
 ///
 /// # Errors
 /// [`RuntimeError::ProviderUnavailable`] or an ORT error.
 pub fn session(env: &ort::environment::Environment, bytes: &[u8], provider: Provider, threads: usize) -> Result<Session, RuntimeError> {
+    session_with(env, bytes, &EpOptions::new(provider), threads).map(|(s, _)| s)
+}
+
+/// How to run on an execution provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpOptions {
+    /// The provider asked for.
+    pub provider: Provider,
+    /// GPU ordinal (CUDA, TensorRT).
+    pub device_id: i32,
+    /// TensorRT: build fp16 engines.
+    pub trt_fp16: bool,
+    /// TensorRT: cache built engines (and timing data) in this folder.
+    pub trt_engine_cache: Option<PathBuf>,
+    /// Run on the CPU, recorded, when the provider is unavailable (default: an error).
+    pub fallback: bool,
+}
+
+impl EpOptions {
+    /// Defaults: device 0, fp32, no engine cache, no fall-back.
+    #[must_use]
+    pub fn new(provider: Provider) -> Self {
+        Self { provider, device_id: 0, trt_fp16: false, trt_engine_cache: None, fallback: false }
+    }
+}
+
+/// The provider a session really runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RanOn {
+    /// The provider of the session.
+    pub provider: Provider,
+    /// When it is not the one asked for: the provider asked for and why it was unavailable.
+    pub fell_back_from: Option<(Provider, String)>,
+}
+
+/// Build a session from model bytes: `threads` intra-op threads, deterministic compute, on the
+/// requested provider. A GPU provider that is missing or fails to register is
+/// [`RuntimeError::ProviderUnavailable`] naming the missing library, never a silent CPU run;
+/// with `fallback` the session runs on the CPU instead and [`RanOn`] says so. TensorRT is
+/// registered ahead of CUDA, so nodes TensorRT does not take run on CUDA, not on the CPU.
+///
+/// # Errors
+/// [`RuntimeError::ProviderUnavailable`] or an ORT error.
+pub fn session_with(env: &ort::environment::Environment, bytes: &[u8], ep_opts: &EpOptions, threads: usize) -> Result<(Session, RanOn), RuntimeError> {
+    match build(env, bytes, ep_opts, threads) {
+        Ok(s) => Ok((s, RanOn { provider: ep_opts.provider, fell_back_from: None })),
+        Err(RuntimeError::ProviderUnavailable { message, .. }) if ep_opts.fallback && ep_opts.provider != Provider::Cpu => {
+            let s = build(env, bytes, &EpOptions::new(Provider::Cpu), threads)?;
+            Ok((s, RanOn { provider: Provider::Cpu, fell_back_from: Some((ep_opts.provider, message)) }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn build(env: &ort::environment::Environment, bytes: &[u8], o: &EpOptions, threads: usize) -> Result<Session, RuntimeError> {
     let e = |x: ort::Error<ort::session::builder::SessionBuilder>| RuntimeError::Ort(ort::Error::<()>::from(x).to_string());
     let mut b = Session::builder(env)?
         .with_optimization_level(GraphOptimizationLevel::Level3).map_err(e)?
         .with_intra_threads(threads.max(1)).map_err(e)?
         .with_inter_threads(1).map_err(e)?
         .with_deterministic_compute(true).map_err(e)?;
-    let unavailable = |provider: Provider, message: String| RuntimeError::ProviderUnavailable { provider: provider.name(), message };
+    let provider = o.provider;
+    let unavailable = |message: String| RuntimeError::ProviderUnavailable { provider: provider.name(), message };
     // With load-dynamic, a GPU provider lives in a shared library beside libonnxruntime.so.
-    let missing = |provider: Provider, lib: &str| {
+    let missing = |lib: &str| {
         let dir = ENV.get().and_then(|r| r.as_ref().ok()).and_then(|(rt, _)| rt.path.parent().map(Path::to_path_buf)).unwrap_or_default();
-        unavailable(provider, format!("{} is missing or does not load, so this ONNX Runtime has no {} provider", dir.join(lib).display(), provider.name()))
+        unavailable(format!("{} is missing or does not load, so this ONNX Runtime has no {} provider", dir.join(lib).display(), provider.name()))
     };
+    let cuda = || ep::CUDA::default().with_device_id(o.device_id).build().error_on_failure();
     match provider {
         Provider::Cpu => {}
         Provider::Cuda => {
             if !ep::CUDA::is_available().unwrap_or(false) {
-                return Err(missing(provider, "libonnxruntime_providers_cuda.so"));
+                return Err(missing("libonnxruntime_providers_cuda.so"));
             }
-            b = b.with_execution_providers([ep::CUDA::default().build().error_on_failure()]).map_err(|x| unavailable(provider, ort::Error::<()>::from(x).to_string()))?;
+            b = b.with_execution_providers([cuda()]).map_err(|x| unavailable(ort::Error::<()>::from(x).to_string()))?;
         }
         Provider::TensorRt => {
             if !ep::TensorRT::is_available().unwrap_or(false) {
-                return Err(missing(provider, "libonnxruntime_providers_tensorrt.so"));
+                return Err(missing("libonnxruntime_providers_tensorrt.so"));
             }
-            b = b.with_execution_providers([ep::TensorRT::default().build().error_on_failure()]).map_err(|x| unavailable(provider, ort::Error::<()>::from(x).to_string()))?;
+            let mut trt = ep::TensorRT::default().with_device_id(o.device_id).with_fp16(o.trt_fp16);
+            if let Some(dir) = &o.trt_engine_cache {
+                let d = dir.display().to_string();
+                trt = trt.with_engine_cache(true).with_engine_cache_path(&d).with_timing_cache(true).with_timing_cache_path(&d);
+            }
+            b = b.with_execution_providers([trt.build().error_on_failure(), cuda()]).map_err(|x| unavailable(ort::Error::<()>::from(x).to_string()))?;
         }
     }
     Ok(b.commit_from_memory(bytes)?)

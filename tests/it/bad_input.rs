@@ -2,8 +2,6 @@
 //! code, and no partial output left looking complete.
 
 use super::support::{ok, run, s};
-use burn::prelude::*;
-use cxr_export::pipeline::{ExportOptions, export_model, make_card};
 use cxr_runtime::sha256_hex;
 use std::path::{Path, PathBuf};
 
@@ -65,23 +63,15 @@ fn evaluation_inputs() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tiny_phantom(&tmp.path().join("p"));
     // A real exported model, made in-process.
-    let raw = cxr_core::RawConfig::from_toml("[model]\narch = \"resnet18\"\nimage_size = 32\n[train]\nepochs = 1\nbatch_size = 2\nlr = 0.001\n").expect("cfg");
-    let run_cfg = raw.resolve(|_| Ok(()), "t").expect("resolve");
-    let ops = run_cfg.labels.iter().map(|&f| cxr_core::OperatingPoint { finding: f, threshold: Some(0.5), youden_j: None, n_positive: 1, n_negative: 1 }).collect();
-    let mut card = make_card(&run_cfg, ops, "t".into(), 0, None);
-    let model = cxr_models::build("resnet18", 9, 1, 0.0, &Device::flex()).expect("build").valid();
-    let (bytes, _) = export_model(&model, &mut card, &ExportOptions { ort_lib: Some(super::support::ort_lib()), threads: 1 }).expect("export");
-    let m = tmp.path().join("model.onnx");
-    fs_err::write(&m, &bytes).expect("write");
-    fs_err::write(tmp.path().join("model.onnx.sha256"), format!("{}  model.onnx\n", sha256_hex(&bytes))).expect("write");
+    let (m, _) = super::support::tiny_model(tmp.path());
 
     // Missing ONNX Runtime library: exit 4, the places looked at and the setup command.
-    let o = std::process::Command::new(super::support::bin("cxr-eval")).args(["verify", "--model", s(&m)]).env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so").output().expect("spawn");
+    let o = std::process::Command::new(super::support::bin("cxr-eval")).args(["check", "--model", s(&m)]).env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so").output().expect("spawn");
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("ORT_DYLIB_PATH=/nonexistent/libonnxruntime.so") && stderr(&o).contains("scripts/setup.sh"), "{}", stderr(&o));
 
     // A GPU provider on the CPU runtime: exit 6, named, never a silent CPU fall-back.
-    let o = run("cxr-eval", &["verify", "--model", s(&m), "--ep", "cuda"]);
+    let o = run("cxr-eval", &["check", "--model", s(&m), "--ep", "cuda"]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     assert!(stderr(&o).contains("execution provider cuda is not available") && stderr(&o).contains("libonnxruntime_providers_cuda.so"), "{}", stderr(&o));
 
@@ -107,7 +97,7 @@ fn evaluation_inputs() {
     let nocard = g.finish("x", ("image", &[None, Some(1), Some(32), Some(32)]), &[("logits", vec![None, Some(1), Some(32), Some(32)])], &[], "t").expect("bytes");
     let p = tmp.path().join("nocard.onnx");
     fs_err::write(&p, &nocard).expect("write");
-    let o = run("cxr-eval", &["verify", "--model", s(&p), "--expect-sha256", &sha256_hex(&nocard)]);
+    let o = run("cxr-eval", &["check", "--model", s(&p), "--expect-sha256", &sha256_hex(&nocard)]);
     assert_eq!(o.status.code(), Some(5));
     assert!(stderr(&o).contains("no model card"), "{}", stderr(&o));
 }

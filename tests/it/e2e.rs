@@ -193,9 +193,9 @@ fn phantom_study_end_to_end() {
     // No hash at all: refused too; an explicit correct hash is accepted.
     fs_err::remove_file(t.join("model.onnx.sha256")).expect("rm");
     fs_err::copy(&model_off, t.join("model.onnx")).expect("copy");
-    let out = run("cxr-eval", &["verify", "--model", s(&t.join("model.onnx"))]);
+    let out = run("cxr-eval", &["check", "--model", s(&t.join("model.onnx"))]);
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no expected hash"));
     let sha = r1["model"]["sha256"].as_str().expect("sha");
-    ok(&run("cxr-eval", &["verify", "--model", s(&t.join("model.onnx")), "--expect-sha256", sha]), "verify with --expect-sha256");
+    ok(&run("cxr-eval", &["check", "--model", s(&t.join("model.onnx")), "--expect-sha256", sha]), "verify with --expect-sha256");
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod boundaries;
 mod datasets;
 mod e2e;
+mod evaluator;
 mod parity;
 mod phantom;
 mod real_csv;

@@ -131,11 +131,16 @@ fn training_and_evaluation_preprocess_to_identical_tensors() {
         let opts = cxr_data::ReadOptions { frontal_only: true, locate_images: true, ..cxr_data::ReadOptions::default() };
         let ds = cxr_data::open_dataset(src, root, split, &opts).expect("open");
         let idx: Vec<usize> = (0..ds.len()).collect();
+        // The evaluator's first read sees the same images without parsing a single label.
+        let manifest = cxr_data::open_dataset(src, root, split, &cxr_data::ReadOptions { manifest_only: true, ..opts.clone() }).expect("manifest");
+        assert_eq!(manifest.image_manifest_hash(), ds.image_manifest_hash(), "{src}");
+        assert_eq!(manifest.records, ds.records, "{src}");
+        assert!(manifest.labels.covered.iter().all(|c| !c) && manifest.labels.rows.iter().all(|r| r.iter().all(|l| *l == cxr_core::Label::Missing)), "{src}");
         for spec in [cxr_core::PreprocessSpec::default_for(32, 1), cxr_core::PreprocessSpec::default_for(40, 3)] {
             let labels = cxr_core::SHARED9.to_vec();
             let train = cxr_train::batches::load_batch(&ds, &idx, &spec, &cxr_core::LabelPolicy::default(), &labels).expect("train path");
             let card_like = spec;
-            let eval = cxr_evaluate::infer::preprocess_batch(&ds, &idx, &card_like).expect("eval path");
+            let eval: Vec<f32> = cxr_evaluate::infer::dataset_inputs(&ds).iter().flat_map(|i| cxr_evaluate::infer::prepare(&card_like, i).expect("eval path").1).collect();
             assert_eq!(train.images, eval, "{src}: training and evaluation tensors differ");
         }
     }

@@ -56,3 +56,26 @@ pub(crate) fn ok(out: &Output, what: &str) -> String {
 pub(crate) fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// A tiny exported model (resnet18 at 32 px, untrained, thresholds 0.5) written to
+/// `dir/model.onnx` with its SHA-256 sidecar; returns the path and the bytes.
+pub(crate) fn tiny_model(dir: &Path) -> (PathBuf, Vec<u8>) {
+    use burn::prelude::*;
+    let raw = cxr_core::RawConfig::from_toml("[model]\narch = \"resnet18\"\nimage_size = 32\n[train]\nepochs = 1\nbatch_size = 2\nlr = 0.001\n").expect("cfg");
+    let run_cfg = raw.resolve(|_| Ok(()), "t").expect("resolve");
+    let ops = run_cfg.labels.iter().map(|&f| cxr_core::OperatingPoint { finding: f, threshold: Some(0.5), youden_j: None, n_positive: 1, n_negative: 1 }).collect();
+    let mut card = cxr_export::pipeline::make_card(&run_cfg, ops, "t".into(), 0, None);
+    let model = cxr_models::build("resnet18", 9, 1, 0.0, &Device::flex()).expect("build").valid();
+    let opts = cxr_export::pipeline::ExportOptions { ort_lib: Some(ort_lib()), threads: 1 };
+    let (bytes, _) = cxr_export::pipeline::export_model(&model, &mut card, &opts).expect("export");
+    (write_model(dir, "model.onnx", &bytes), bytes)
+}
+
+/// Write model bytes and their `sha256sum` sidecar.
+pub(crate) fn write_model(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    fs_err::create_dir_all(dir).expect("mkdir");
+    let m = dir.join(name);
+    fs_err::write(&m, bytes).expect("write");
+    fs_err::write(dir.join(format!("{name}.sha256")), cxr_runtime::sha256sum_line(&cxr_runtime::sha256_hex(bytes), name)).expect("write");
+    m
+}

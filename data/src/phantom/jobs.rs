@@ -100,6 +100,7 @@ pub(crate) fn encode(path: &Path, pixels: &[f32], w: u32, h: u32, enc: &Encoding
                 window: window.then_some(((m + 1.0) / 2.0, m + 1.0)),
                 patient_id,
                 sop_uid: uid,
+                view_position: "PA",
             };
             crate::dicom::write(path, &spec)
         }

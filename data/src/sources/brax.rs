@@ -10,7 +10,7 @@
 use super::DatasetSplit;
 use super::chexpert::{label_columns, parse_labels};
 use super::csv_index::CsvIndex;
-use super::read::{Collector, ReadOptions, label_file, parse_age, view_from_position};
+use super::read::{Collector, ReadOptions, label_file, manufacturer, parse_age, view_from_position};
 use crate::dataset::Sex;
 use crate::{DataError, Dataset, Record};
 use cxr_core::SourceId;
@@ -32,6 +32,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
     let c_view = csv.column(&["ViewPosition"])?;
     let c_sex = csv.optional_column(&["PatientSex"]);
     let c_age = csv.optional_column(&["PatientAge"]);
+    let c_maker = csv.optional_column(&["Manufacturer"]);
     let cols = label_columns(&csv)?;
     let mut c = Collector::new(opts);
     for row in csv.rows() {
@@ -51,7 +52,9 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             r.study_id = (!study.is_empty()).then(|| study.to_string());
             r.sex = Sex::parse(row.opt(c_sex, "PatientSex")?).map_err(|m| row.bad("PatientSex", m))?;
             r.age = parse_age(row.opt(c_age, "PatientAge")?).map_err(|m| row.bad("PatientAge", m))?;
-            Ok((r, parse_labels(&row, &cols)?))
+            r.manufacturer = manufacturer(row.opt(c_maker, "Manufacturer")?);
+            let labels = c.labels(|| parse_labels(&row, &cols))?;
+            Ok((r, labels))
         });
         c.push(parsed)?;
     }

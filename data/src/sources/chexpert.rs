@@ -125,7 +125,7 @@ fn parse_into(c: &mut Collector<'_>, csv_path: &Path, root: &Path, split: Option
             let sex = Sex::parse(row.opt(c_sex, "Sex")?).map_err(|m| row.bad("Sex", m))?;
             // CheXpert writes unknown ages as 0 (torchxrayvision treats 0 as unknown).
             let age = parse_age(row.opt(c_age, "Age")?).map_err(|m| row.bad("Age", m))?.filter(|&a| a > 0.0);
-            let labels = parse_labels(&row, &label_cols)?;
+            let labels = c.labels(|| parse_labels(&row, &label_cols))?;
             let file = c.join(root, relative(path)).map_err(|m| row.bad("Path", m))?;
             let mut record = Record::new(path, file, patient);
             record.view = view;

@@ -18,7 +18,7 @@
 use super::DatasetSplit;
 use super::chexpert::parse_label;
 use super::csv_index::CsvIndex;
-use super::read::{Collector, ReadOptions, parse_age, view_from_position};
+use super::read::{Collector, ReadOptions, manufacturer, parse_age, view_from_position};
 use crate::dataset::Sex;
 use crate::{DataError, Dataset, Record};
 use cxr_core::{Finding, Label, SHARED9, SourceId};
@@ -28,7 +28,7 @@ use std::path::Path;
 pub const INDEX_FILE: &str = "labels.csv";
 
 /// The non-label columns.
-pub const META_COLUMNS: [&str; 7] = ["path", "patient_id", "study_id", "view", "sex", "age", "split"];
+pub const META_COLUMNS: [&str; 8] = ["path", "patient_id", "study_id", "view", "sex", "age", "split", "manufacturer"];
 
 /// Every valid column name: the metadata columns, then the nine labels.
 #[must_use]
@@ -54,7 +54,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
         }
     }
     let c_path = csv.column(&["path"])?;
-    let [c_pat, c_study, c_view, c_sex, c_age, c_split] = ["patient_id", "study_id", "view", "sex", "age", "split"].map(|n| csv.optional_column(&[n]));
+    let [c_pat, c_study, c_view, c_sex, c_age, c_split, c_maker] = ["patient_id", "study_id", "view", "sex", "age", "split", "manufacturer"].map(|n| csv.optional_column(&[n]));
     let label_cols: Vec<(usize, Finding)> = SHARED9.iter().filter_map(|&f| csv.optional_column(&[f.name()]).map(|c| (c, f))).collect();
     let mut covered = [false; 9];
     for &(_, f) in &label_cols {
@@ -75,12 +75,16 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             r.study_id = (!study.is_empty()).then(|| study.to_string());
             r.sex = Sex::parse(row.opt(c_sex, "sex")?).map_err(|m| row.bad("sex", m))?;
             r.age = parse_age(row.opt(c_age, "age")?).map_err(|m| row.bad("age", m))?;
+            r.manufacturer = manufacturer(row.opt(c_maker, "manufacturer")?);
             let split = row.opt(c_split, "split")?;
             r.official_split = (!split.is_empty()).then(|| split.to_string());
-            let mut labels = [Label::Missing; 9];
-            for &(col, f) in &label_cols {
-                labels[f.index()] = parse_label(row.get(col, f.name())?).map_err(|m| row.bad(f.name(), m.replace("1.0, 0.0, -1.0", "1, 0, -1")))?;
-            }
+            let labels = c.labels(|| {
+                let mut labels = [Label::Missing; 9];
+                for &(col, f) in &label_cols {
+                    labels[f.index()] = parse_label(row.get(col, f.name())?).map_err(|m| row.bad(f.name(), m.replace("1.0, 0.0, -1.0", "1, 0, -1")))?;
+                }
+                Ok(labels)
+            })?;
             Ok((r, labels, patient.is_empty()))
         });
         if let Some((r, l, no_patient)) = c.accept(parsed)? {

@@ -90,7 +90,8 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
         .ok_or_else(|| DataError::NotFound { path: root.join(METADATA_FILE), what: "MIMIC-CXR-JPG metadata (or .gz)".into() })?;
     let split_path = find_plain_or_gz(root, SPLIT_FILE);
     let mut c = Collector::new(opts);
-    let labels = read_labels(&mut c, &labels_path)?;
+    // The label file is a separate file: not opened when reading the manifest only.
+    let labels = if opts.manifest_only { HashMap::new() } else { read_labels(&mut c, &labels_path)? };
     let splits = match &split_path {
         Some(p) => read_split(&mut c, p)?,
         None => HashMap::new(),
@@ -126,7 +127,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             Ok((r, l))
         });
         if let Some((r, l)) = c.accept(parsed)? {
-            if l.is_none() {
+            if l.is_none() && !opts.manifest_only {
                 unlabeled += 1;
             }
             if split_path.is_some() && r.official_split.is_none() {

@@ -113,7 +113,7 @@ fn parse_into(c: &mut Collector<'_>, index: &Path, splits: &HashMap<String, &'st
                 return Err(row.bad("Image Index", format!("expected an image file name, got {name:?}")));
             }
             c.unique(&row, "Image Index", name)?;
-            let labels = parse_tokens(row.get(c_lab, "Finding Labels")?, &mut c.report);
+            let labels = if c.opts.manifest_only { [Label::Missing; 9] } else { parse_tokens(row.get(c_lab, "Finding Labels")?, &mut c.report) };
             let patient = row.get(c_pat, "Patient ID")?;
             if patient.is_empty() || !patient.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(row.bad("Patient ID", format!("expected an integer, got {patient:?}")));

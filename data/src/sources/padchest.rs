@@ -13,7 +13,7 @@
 
 use super::DatasetSplit;
 use super::csv_index::CsvIndex;
-use super::read::{Collector, ReadOptions, label_file};
+use super::read::{Collector, ReadOptions, label_file, manufacturer};
 use crate::dataset::Sex;
 use crate::{DataError, Dataset, Record, View};
 use cxr_core::{Finding, Label, SourceId};
@@ -99,6 +99,8 @@ pub enum Cell {
     Empty,
     /// The stripped, non-empty tokens.
     Tokens(Vec<String>),
+    /// Not read (manifest only).
+    Unread,
 }
 
 /// Read a Labels cell.
@@ -157,6 +159,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
     let c_sex = csv.optional_column(&["PatientSex_DICOM"]);
     let c_proj = csv.column(&["Projection"])?;
     let c_bits = csv.optional_column(&["BitsStored_DICOM"]);
+    let c_maker = csv.optional_column(&["Manufacturer_DICOM"]);
     let c_labels = csv.column(&["Labels"])?;
     let mut c = Collector::new(opts);
     let mut dir_exists: HashMap<String, bool> = HashMap::new();
@@ -176,9 +179,9 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
             if patient.is_empty() {
                 return Err(row.bad("PatientID", "empty"));
             }
-            let cell = parse_cell(row.get(c_labels, "Labels")?).map_err(|m| row.bad("Labels", m))?;
+            let cell = if c.opts.manifest_only { Cell::Unread } else { parse_cell(row.get(c_labels, "Labels")?).map_err(|m| row.bad("Labels", m))? };
             let labels = match &cell {
-                Cell::Empty => [Label::Missing; 9],
+                Cell::Empty | Cell::Unread => [Label::Missing; 9],
                 Cell::Tokens(t) => labels_of(t),
             };
             let view = view_of(row.get(c_proj, "Projection")?);
@@ -197,6 +200,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
                 (Some(b), Some(d)) if d >= b => Some((d - b) as f32),
                 _ => None,
             };
+            r.manufacturer = manufacturer(row.opt(c_maker, "Manufacturer_DICOM")?);
             let bits = row.opt(c_bits, "BitsStored_DICOM")?;
             r.bits_stored = match bits.split('.').next().unwrap_or("") {
                 "" | "None" | "nan" => None,
@@ -206,6 +210,7 @@ pub(crate) fn read(root: &Path, split: DatasetSplit, opts: &ReadOptions) -> Resu
         });
         let Some((r, cell, labels)) = c.accept(parsed)? else { continue };
         match &cell {
+            Cell::Unread => {}
             Cell::Empty => c.report.count("padchest: labels null or empty (all missing)"),
             Cell::Tokens(tokens) => {
                 for t in tokens {

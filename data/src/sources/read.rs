@@ -39,6 +39,10 @@ pub struct ReadOptions {
     pub vindr_single_vote_uncertain: bool,
     /// BRAX: read the DICOMs (`DicomPath`) instead of the PNGs (`PngPath`).
     pub brax_dicom: bool,
+    /// Read the image manifest only: no label cell is parsed and no label-only file is opened
+    /// (every label `Missing`, no finding covered). The evaluator reads this way before it seals
+    /// its predictions, and reads the labels only afterwards.
+    pub manifest_only: bool,
 }
 
 /// Collects parsed rows: lenient skipping, duplicate keys, the report.
@@ -75,6 +79,12 @@ impl<'o> Collector<'o> {
         }
         self.seen.insert(key.to_string(), row.line);
         Ok(())
+    }
+
+    /// The labels of a row: `parse()` unless reading the manifest only, when no label cell is
+    /// touched.
+    pub(crate) fn labels(&self, parse: impl FnOnce() -> Result<[Label; 9], DataError>) -> Result<[Label; 9], DataError> {
+        if self.opts.manifest_only { Ok([Label::Missing; 9]) } else { parse() }
     }
 
     /// Accept a parsed row (or skip it under `lenient`).
@@ -143,7 +153,7 @@ impl<'o> Collector<'o> {
             root: root.to_path_buf(),
             index_files,
             records,
-            labels: LabelTable { covered, rows: labels },
+            labels: LabelTable { covered: if self.opts.manifest_only { [false; 9] } else { covered }, rows: labels },
             excluded,
             report: self.report,
         })
@@ -188,6 +198,12 @@ pub fn resolve_inside_root(path: &Path, canonical_root: &Path, allow: bool) -> R
         return Err(DataError::OutsideRoot { path: path.to_path_buf(), target: real, root: canonical_root.to_path_buf() });
     }
     Ok(real)
+}
+
+/// A manufacturer cell: trimmed; blank, `None` and `nan` give `None`.
+pub(crate) fn manufacturer(cell: &str) -> Option<String> {
+    let s = cell.trim();
+    (!s.is_empty() && s != "None" && s != "nan").then(|| s.to_string())
 }
 
 /// Parse an age cell: an integer or decimal number of years, a DICOM age string (`058Y`), a

@@ -147,10 +147,11 @@ fn read_file(c: &mut Collector<'_>, root: &Path, path: &Path, split_hint: Option
                     if rad.is_empty() {
                         return Err(row.bad("rad_id", "empty"));
                     }
-                    Ok((id, rad, row.get(c_class, "class_name")?.to_string()))
+                    let class = if c.opts.manifest_only { String::new() } else { row.get(c_class, "class_name")?.to_string() };
+                    Ok((id, rad, class))
                 });
                 let Some((id, rad, class)) = c.accept(parsed)? else { continue };
-                if !KAGGLE_CLASSES.contains(&class.as_str()) {
+                if !c.opts.manifest_only && !KAGGLE_CLASSES.contains(&class.as_str()) {
                     c.report.unknown_token(&class);
                 }
                 let v = votes.entry(id.clone()).or_insert_with(|| {
@@ -186,7 +187,11 @@ fn read_file(c: &mut Collector<'_>, root: &Path, path: &Path, split_hint: Option
                             "consensus".to_string()
                         }
                     };
-                    let marks: Vec<(Finding, bool)> = cols.iter().map(|&(col, n, f)| binary(&row, col, n).map(|b| (f, b))).collect::<Result<_, _>>()?;
+                    let marks: Vec<(Finding, bool)> = if c.opts.manifest_only {
+                        Vec::new()
+                    } else {
+                        cols.iter().map(|&(col, n, f)| binary(&row, col, n).map(|b| (f, b))).collect::<Result<_, _>>()?
+                    };
                     Ok((id, rad, marks))
                 });
                 let Some((id, rad, marks)) = c.accept(parsed)? else { continue };
@@ -209,7 +214,9 @@ fn read_file(c: &mut Collector<'_>, root: &Path, path: &Path, split_hint: Option
         if kind != LabelFileKind::ImageLabelsConsensus && v.readers.len() != 3 {
             c.report.count("vindr: training image without exactly 3 radiologists");
         }
-        let labels = if kind == LabelFileKind::ImageLabelsConsensus {
+        let labels = if c.opts.manifest_only {
+            [Label::Missing; 9]
+        } else if kind == LabelFileKind::ImageLabelsConsensus {
             std::array::from_fn(|i| if v.marked[i].is_empty() { Label::Negative } else { Label::Positive })
         } else {
             decide(v, c.opts, covered)
