@@ -93,6 +93,16 @@ fn run(m: &ModelArgs, spec: &RunSpec) -> anyhow::Result<()> {
         "datasets": out.results,
         "generalization_gap": out.gaps,
     });
+    // A GPU run checks itself against the CPU provider on seeded inputs (parity.json); the
+    // README's provider table says which providers have such a report.
+    let parity = if model.ran_on.provider == cxr_runtime::Provider::Cpu {
+        json!("cpu: the reference")
+    } else {
+        let report = cxr_evaluate::parity::parity(&m.model, m.expect_sha256.as_deref(), m.ort_lib.as_deref(), &m.ep_options(), m.threads, 8, 0)?;
+        write_json_atomic(&spec.out.join("parity.json"), &report)?;
+        eprintln!("parity {} vs cpu: max |Δp| {:e} (tolerance {:e}) → parity.json", report.provider, report.max_abs_difference, report.tolerance);
+        serde_json::to_value(&report)?
+    };
     let tables = cxr_evaluate::tables::run_tables(&doc);
     for (name, text) in &tables {
         cxr_core::write_atomic(&spec.out.join(name), text.as_bytes())?;
@@ -112,6 +122,7 @@ fn run(m: &ModelArgs, spec: &RunSpec) -> anyhow::Result<()> {
             "inference": out.inference,
             "events": out.events.iter().map(|(t, e)| json!({"seconds": t, "event": e})).collect::<Vec<_>>(),
             "peak_host_memory_bytes": cxr_evaluate::bench::peak_host_memory_bytes(),
+            "provider_parity": parity,
         }),
     )?;
     // results.json last: its presence means the evaluation finished.

@@ -186,10 +186,10 @@ pub fn dataset_result(card: &ModelCard, policy: PolicyRecord, ds: &Dataset, role
         }
         let threshold = card.operating_points.iter().find(|o| o.finding == f).and_then(|o| o.threshold);
         let [auroc_ci_delong, auroc_ci_bootstrap, auprc, at_operating_point, calibration] = label_metrics(&ev, threshold);
-        if let Some(f1) = at_operating_point.get("f1").and_then(Value::as_f64) {
-            if a.is_some() {
-                f1s.push(f1);
-            }
+        if let Some(f1) = at_operating_point.get("f1").and_then(Value::as_f64)
+            && a.is_some()
+        {
+            f1s.push(f1);
         }
         labels.push(LabelResult {
             finding: f,

@@ -34,13 +34,16 @@ fn group(field: &str, r: &Record) -> Option<String> {
     }
 }
 
+/// One label's scores and evaluation targets over every image of a dataset (`None`: masked).
+pub type LabelScores = (String, Vec<f64>, Vec<Option<bool>>);
+
 /// The fields.
 pub const FIELDS: [&str; 4] = ["sex", "age_band", "view", "manufacturer"];
 
 /// Subgroup results of one dataset: `{field: {group: {images, labels: {finding: {...}}}}}` for
 /// the fields present, and the absent fields listed.
 #[must_use]
-pub fn subgroups(records: &[Record], labels: &[(String, Vec<f64>, Vec<Option<bool>>)]) -> (Value, Vec<&'static str>) {
+pub fn subgroups(records: &[Record], labels: &[LabelScores]) -> (Value, Vec<&'static str>) {
     let mut out = Map::new();
     let mut absent = Vec::new();
     for field in FIELDS {
@@ -91,7 +94,7 @@ mod tests {
     #[test]
     fn groups_match_a_direct_computation() {
         let mk = |i: usize, sex: Sex, age: f32| {
-            let mut r = Record::new(format!("{i}"), PathBuf::new(), format!("p{i}")).with_view(if i % 2 == 0 { View::AP } else { View::PA });
+            let mut r = Record::new(format!("{i}"), PathBuf::new(), format!("p{i}")).with_view(if i.is_multiple_of(2) { View::AP } else { View::PA });
             r.sex = Some(sex);
             r.age = Some(age);
             r

@@ -56,11 +56,10 @@ fn tokens(c: &super::Case, rng: &mut impl Rng) -> (Vec<&'static str>, [Label; 9]
             say(&mut t, &mut l, "air bronchogram", &[]);
         }
     }
-    if let Some(n) = c.lesion {
-        if !miss(rng) {
+    if let Some(n) = c.lesion
+        && !miss(rng) {
             say(&mut t, &mut l, if n.r >= 0.045 { "mass" } else if chance(rng, 0.2) { "multiple nodules" } else { "nodule" }, &[Finding::LungLesion]);
         }
-    }
     // Distractors: not findings of the shared space, some containing a mapped word.
     for d in ["chronic changes", "kyphosis", "pericardial effusion", "pseudonodule", "aortic elongation", "scoliosis"] {
         if chance(rng, 0.08) {

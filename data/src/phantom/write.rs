@@ -114,19 +114,17 @@ fn chexpert_row(seed: u64, d: &Done, noisy: bool) -> (Vec<String>, [Label; 9]) {
         d.sex.to_string(),
         d.age.to_string(),
         if d.lateral { "Lateral" } else { "Frontal" }.to_string(),
-        if d.lateral { String::new() } else if d.age % 4 == 0 { "PA".into() } else { "AP".into() },
+        if d.lateral { String::new() } else if d.age.is_multiple_of(4) { "PA".into() } else { "AP".into() },
     ];
     let mut expected = [Label::Missing; 9];
     for col in ALL_LABEL_COLUMNS {
         let cell = match col.parse::<Finding>() {
-            Ok(Finding::NoFinding) => {
+            Ok(Finding::NoFinding)
                 // Real train.csv: "No Finding" is only ever 1.0 or blank.
-                if c.has(Finding::NoFinding) { "1.0" } else if noisy { "" } else { "0.0" }
-            }
+                if c.has(Finding::NoFinding) => { "1.0" }
             Ok(f) if super::PLANTED.contains(&f) => chexpert_cell(c.has(f), noisy, &mut rng_labels),
-            _ if col == "Support Devices" => {
-                if c.drain.is_some() { "1.0" } else if noisy { "" } else { "0.0" }
-            }
+            _ if col == "Support Devices"
+                && c.drain.is_some() => { "1.0" }
             _ if col == "Lung Opacity" => {
                 let t = c.consolidation.is_some() || c.lesion.is_some();
                 if t { "1.0" } else if noisy { "" } else { "0.0" }
@@ -155,9 +153,8 @@ fn nih_tokens(c: &super::Case, rng: &mut impl Rng) -> (String, [Label; 9]) {
     if keep(c.has(Finding::PleuralEffusion)) { t.push("Effusion"); }
     if keep(c.has(Finding::Pneumothorax)) { t.push("Pneumothorax"); }
     if keep(c.has(Finding::Consolidation)) { t.push("Consolidation"); }
-    if let Some(n) = c.lesion {
-        if keep(true) { t.push(if n.r >= 0.045 { "Mass" } else { "Nodule" }); }
-    }
+    if let Some(n) = c.lesion
+        && keep(true) { t.push(if n.r >= 0.045 { "Mass" } else { "Nodule" }); }
     t.sort_unstable();
     let mut expected = [Label::Negative; 9];
     for tok in &t {
