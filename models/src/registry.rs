@@ -35,11 +35,39 @@ const VARIANTS: &[Variant] = &[
         build: |c, d| Backbone::ResNet(resnet::resnet34(c).init(d)),
     },
     Variant {
+        name: "resnet50",
+        family: "resnet",
+        paper: "He et al. 2016, arXiv:1512.03385",
+        default_size: 224,
+        build: |c, d| Backbone::ResNet(resnet::resnet50(c).init(d)),
+    },
+    Variant {
+        name: "resnet101",
+        family: "resnet",
+        paper: "He et al. 2016, arXiv:1512.03385",
+        default_size: 224,
+        build: |c, d| Backbone::ResNet(resnet::resnet101(c).init(d)),
+    },
+    Variant {
+        name: "resnext101_32x8d",
+        family: "resnet",
+        paper: "Xie et al. 2017, arXiv:1611.05431",
+        default_size: 224,
+        build: |c, d| Backbone::ResNet(resnet::resnext101_32x8d(c).init(d)),
+    },
+    Variant {
         name: "densenet121",
         family: "densenet",
         paper: "Huang et al. 2017, arXiv:1608.06993",
         default_size: 224,
         build: |c, d| Backbone::DenseNet(densenet::densenet121(c).init(d)),
+    },
+    Variant {
+        name: "densenet161",
+        family: "densenet",
+        paper: "Huang et al. 2017, arXiv:1608.06993",
+        default_size: 224,
+        build: |c, d| Backbone::DenseNet(densenet::densenet161(c).init(d)),
     },
 ];
 
@@ -84,15 +112,19 @@ mod conformance {
     use burn::tensor::Distribution;
 
     /// torchvision's parameter counts (1000 classes, 3 channels), adjusted to 1 channel and 9
-    /// classes: conv stem −(64·2·49) and the classifier D·1000+1000 → D·9+9.
+    /// classes: conv stem −(stem·2·49) and the classifier D·1000+1000 → D·9+9.
     fn torchvision_params(name: &str) -> usize {
-        let (total, d) = match name {
-            "resnet18" => (11_689_512, 512),
-            "resnet34" => (21_797_672, 512),
-            "densenet121" => (7_978_856, 1024),
+        let (total, d, stem) = match name {
+            "resnet18" => (11_689_512, 512, 64),
+            "resnet34" => (21_797_672, 512, 64),
+            "resnet50" => (25_557_032, 2048, 64),
+            "resnet101" => (44_549_160, 2048, 64),
+            "resnext101_32x8d" => (88_791_336, 2048, 64),
+            "densenet121" => (7_978_856, 1024, 64),
+            "densenet161" => (28_681_000, 2208, 96),
             other => panic!("add the reference parameter count of {other}"),
         };
-        total - 64 * 2 * 49 - (d * 1000 + 1000) + (d * 9 + 9)
+        total - stem * 2 * 49 - (d * 1000 + 1000) + (d * 9 + 9)
     }
 
     fn close(a: &[f32], b: &[f32], what: &str) {

@@ -160,3 +160,9 @@ impl DenseNet {
 pub fn densenet121(in_chans: usize) -> DenseNetConfig {
     DenseNetConfig::new(32, [6, 12, 24, 16], 64).with_in_chans(in_chans)
 }
+
+/// DenseNet-161.
+#[must_use]
+pub fn densenet161(in_chans: usize) -> DenseNetConfig {
+    DenseNetConfig::new(48, [6, 12, 36, 24], 96).with_in_chans(in_chans)
+}

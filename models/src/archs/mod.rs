@@ -16,3 +16,13 @@ pub(crate) fn conv_no_bias(i: usize, o: usize, k: usize, s: usize, p: usize, dev
         .with_bias(false)
         .init(device)
 }
+
+/// [`conv_no_bias`] with `groups` groups (ResNeXt's grouped 3×3 convolution).
+pub(crate) fn conv_grouped(i: usize, o: usize, k: usize, s: usize, p: usize, groups: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([i, o], [k, k])
+        .with_stride([s, s])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_groups(groups)
+        .with_bias(false)
+        .init(device)
+}

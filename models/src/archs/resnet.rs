@@ -4,10 +4,12 @@
 //! Structure and parameter names follow torchvision's `torchvision/models/resnet.py`
 //! (`conv1`, `bn1`, `layer{1..4}.{i}.{conv1,bn1,conv2,bn2,downsample.0,downsample.1}`, `fc`), so a
 //! torchvision state dict maps onto it by name (the `downsample` pair is a struct here, named
-//! `downsample.0`/`.1` in the exported graph). Basic blocks (ResNet-18/34) are implemented; the
-//! bottleneck variants come with the zoo issue.
+//! `downsample.0`/`.1` in the exported graph). Basic blocks (ResNet-18/34) and bottleneck blocks
+//! (ResNet-50/101; ResNeXt, Xie et al. 2017, arXiv:1611.05431, as grouped 3×3 convolutions with
+//! torchvision's `groups`/`width_per_group`; the stride sits on the 3×3 convolution, "ResNet
+//! v1.5", as in torchvision).
 
-use super::conv_no_bias as conv;
+use super::{conv_grouped, conv_no_bias as conv};
 use crate::{FeatureInfo, Ops};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -17,8 +19,17 @@ use burn::prelude::*;
 /// ResNet hyper-parameters.
 #[derive(Config, Debug)]
 pub struct ResNetConfig {
-    /// Basic blocks per stage.
+    /// Blocks per stage.
     pub layers: [usize; 4],
+    /// Bottleneck blocks (1×1, 3×3, 1×1, expansion 4) instead of basic blocks.
+    #[config(default = false)]
+    pub bottleneck: bool,
+    /// Groups of the bottleneck's 3×3 convolution (ResNeXt cardinality).
+    #[config(default = 1)]
+    pub groups: usize,
+    /// Channels per group of the bottleneck's 3×3 convolution at the first stage's width 64.
+    #[config(default = 64)]
+    pub width_per_group: usize,
     /// Input channels.
     #[config(default = 3)]
     pub in_chans: usize,
@@ -33,27 +44,55 @@ pub struct Downsample {
     pub bn: BatchNorm,
 }
 
-/// Two 3×3 convolutions with a residual connection.
+/// A residual block: two 3×3 convolutions (basic), or 1×1 → 3×3 (strided, grouped) → 1×1
+/// (bottleneck, `conv3`/`bn3` present).
 #[derive(Module, Debug)]
-pub struct BasicBlock {
+pub struct Block {
     conv1: Conv2d,
     bn1: BatchNorm,
     conv2: Conv2d,
     bn2: BatchNorm,
+    conv3: Option<Conv2d>,
+    bn3: Option<BatchNorm>,
     downsample: Option<Downsample>,
 }
 
-impl BasicBlock {
-    fn new(i: usize, o: usize, stride: usize, device: &Device) -> Self {
-        let downsample = (stride != 1 || i != o).then(|| Downsample {
-            conv: conv(i, o, 1, stride, 0, device),
-            bn: BatchNormConfig::new(o).init(device),
-        });
+fn bn(c: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(c).init(device)
+}
+
+fn downsample(i: usize, o: usize, stride: usize, device: &Device) -> Option<Downsample> {
+    (stride != 1 || i != o).then(|| Downsample { conv: conv(i, o, 1, stride, 0, device), bn: bn(o, device) })
+}
+
+impl Block {
+    // The shortcut is initialised first: seeded runs keep the weights they had before the
+    // bottleneck variants existed.
+    fn basic(i: usize, o: usize, stride: usize, device: &Device) -> Self {
+        let downsample = downsample(i, o, stride, device);
         Self {
             conv1: conv(i, o, 3, stride, 1, device),
-            bn1: BatchNormConfig::new(o).init(device),
+            bn1: bn(o, device),
             conv2: conv(o, o, 3, 1, 1, device),
-            bn2: BatchNormConfig::new(o).init(device),
+            bn2: bn(o, device),
+            conv3: None,
+            bn3: None,
+            downsample,
+        }
+    }
+
+    /// torchvision's `Bottleneck`: width = planes·(width_per_group/64)·groups, output planes·4.
+    fn bottleneck(i: usize, planes: usize, stride: usize, groups: usize, width_per_group: usize, device: &Device) -> Self {
+        let width = planes * width_per_group / 64 * groups;
+        let o = planes * 4;
+        let downsample = downsample(i, o, stride, device);
+        Self {
+            conv1: conv(i, width, 1, 1, 0, device),
+            bn1: bn(width, device),
+            conv2: conv_grouped(width, width, 3, stride, 1, groups, device),
+            bn2: bn(width, device),
+            conv3: Some(conv(width, o, 1, 1, 0, device)),
+            bn3: Some(bn(o, device)),
             downsample,
         }
     }
@@ -70,7 +109,12 @@ impl BasicBlock {
         let y = o.batch_norm("bn1", &self.bn1, y);
         let y = o.relu(y);
         let y = o.conv2d("conv2", &self.conv2, y);
-        let y = o.batch_norm("bn2", &self.bn2, y);
+        let mut y = o.batch_norm("bn2", &self.bn2, y);
+        if let (Some(c3), Some(b3)) = (&self.conv3, &self.bn3) {
+            y = o.relu(y);
+            y = o.conv2d("conv3", c3, y);
+            y = o.batch_norm("bn3", b3, y);
+        }
         let y = o.add(y, identity);
         o.relu(y)
     }
@@ -82,24 +126,30 @@ pub struct ResNet {
     conv1: Conv2d,
     bn1: BatchNorm,
     maxpool: MaxPool2d,
-    layer1: Vec<BasicBlock>,
-    layer2: Vec<BasicBlock>,
-    layer3: Vec<BasicBlock>,
-    layer4: Vec<BasicBlock>,
+    layer1: Vec<Block>,
+    layer2: Vec<Block>,
+    layer3: Vec<Block>,
+    layer4: Vec<Block>,
+    num_features: usize,
 }
 
 impl ResNetConfig {
     /// Initialise.
     #[must_use]
     pub fn init(&self, device: &Device) -> ResNet {
-        let widths = [64, 128, 256, 512];
+        let planes = [64, 128, 256, 512];
         let mut in_c = 64;
-        let mut stages: Vec<Vec<BasicBlock>> = Vec::new();
-        for (s, (&n, &w)) in self.layers.iter().zip(&widths).enumerate() {
+        let mut stages: Vec<Vec<Block>> = Vec::new();
+        let block = |i: usize, p: usize, stride: usize| {
+            if self.bottleneck { Block::bottleneck(i, p, stride, self.groups, self.width_per_group, device) } else { Block::basic(i, p, stride, device) }
+        };
+        for (s, (&n, &p)) in self.layers.iter().zip(&planes).enumerate() {
             let stride = if s == 0 { 1 } else { 2 };
-            let mut blocks = vec![BasicBlock::new(in_c, w, stride, device)];
-            blocks.extend((1..n).map(|_| BasicBlock::new(w, w, 1, device)));
-            in_c = w;
+            let mut blocks = vec![block(in_c, p, stride)];
+            // From the config, not the weights: touching a lazily initialised parameter here
+            // would change the order of the seeded initialisation.
+            in_c = if self.bottleneck { p * 4 } else { p };
+            blocks.extend((1..n).map(|_| block(in_c, p, 1)));
             stages.push(blocks);
         }
         let mut it = stages.into_iter();
@@ -115,12 +165,13 @@ impl ResNetConfig {
             layer2: next(),
             layer3: next(),
             layer4: next(),
+            num_features: in_c,
         }
     }
 }
 
 impl ResNet {
-    /// `[N, 512, H/32, W/32]`.
+    /// `[N, D, H/32, W/32]` (D = 512 basic, 2048 bottleneck).
     pub fn features<O: Ops>(&self, o: &mut O, x: O::T) -> O::T {
         let x = o.conv2d("conv1", &self.conv1, x);
         let x = o.batch_norm("bn1", &self.bn1, x);
@@ -141,7 +192,7 @@ impl ResNet {
     /// Feature information.
     #[must_use]
     pub fn info(&self) -> FeatureInfo {
-        FeatureInfo { num_features: 512, reduction: 32, head_name: "fc" }
+        FeatureInfo { num_features: self.num_features, reduction: 32, head_name: "fc" }
     }
 }
 
@@ -155,4 +206,22 @@ pub fn resnet18(in_chans: usize) -> ResNetConfig {
 #[must_use]
 pub fn resnet34(in_chans: usize) -> ResNetConfig {
     ResNetConfig::new([3, 4, 6, 3]).with_in_chans(in_chans)
+}
+
+/// ResNet-50.
+#[must_use]
+pub fn resnet50(in_chans: usize) -> ResNetConfig {
+    ResNetConfig::new([3, 4, 6, 3]).with_bottleneck(true).with_in_chans(in_chans)
+}
+
+/// ResNet-101.
+#[must_use]
+pub fn resnet101(in_chans: usize) -> ResNetConfig {
+    ResNetConfig::new([3, 4, 23, 3]).with_bottleneck(true).with_in_chans(in_chans)
+}
+
+/// ResNeXt-101 32×8d.
+#[must_use]
+pub fn resnext101_32x8d(in_chans: usize) -> ResNetConfig {
+    ResNetConfig::new([3, 4, 23, 3]).with_bottleneck(true).with_groups(32).with_width_per_group(8).with_in_chans(in_chans)
 }
