@@ -268,15 +268,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tables(a) => {
-            let docs: Vec<serde_json::Value> = a
-                .run_dirs
-                .iter()
-                .map(|d| {
-                    let p = d.join("results.json");
-                    let text = fs_err::read_to_string(&p)?;
-                    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
-                })
-                .collect::<anyhow::Result<_>>()?;
+            let docs: Vec<serde_json::Value> = a.run_dirs.iter().map(|d| cxr_evaluate::verify::read_json(&d.join("results.json"))).collect::<anyhow::Result<_>>()?;
             let (auroc, gap) = cxr_evaluate::tables::across_models(&docs);
             cxr_core::write_atomic(&a.out.join("models_macro_auroc.csv"), auroc.as_bytes())?;
             cxr_core::write_atomic(&a.out.join("models_macro_gap.csv"), gap.as_bytes())?;

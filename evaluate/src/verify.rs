@@ -51,7 +51,11 @@ pub struct VerifyOptions {
     pub threads: usize,
 }
 
-fn read_json(p: &Path) -> anyhow::Result<Value> {
+/// A JSON file written by `run` (`results.json`, `provenance.json`), errors naming the file.
+///
+/// # Errors
+/// Unreadable or not JSON.
+pub fn read_json(p: &Path) -> anyhow::Result<Value> {
     let text = fs_err::read_to_string(p)?;
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", p.display()))
 }
