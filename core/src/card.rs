@@ -35,6 +35,10 @@ pub enum CamSupport {
     /// GAP → linear head: `cam` is a 1×1 convolution of `features` with the classifier weights
     /// (no bias), so `logits − mean_hw(cam)` equals the bias for every sample.
     LinearHead,
+    /// GAP → LayerNorm → linear (ConvNeXt): `cam` is the classifier applied (no bias) to the
+    /// layer-normalized features at every position. Localisation only: its spatial mean is not
+    /// the logit.
+    NormalizedPositions,
     /// The head is not GAP → linear; no `cam` output.
     Unsupported,
 }
@@ -57,6 +61,9 @@ pub struct OutputsContract {
     pub cam: String,
     /// D.
     pub num_features: usize,
+    /// Width of `embedding` where it differs from D (a head with layers before the classifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_dim: Option<usize>,
     /// Input side / feature side.
     pub feature_reduction: usize,
     /// What `cam` means.
@@ -75,6 +82,7 @@ impl OutputsContract {
             features: "features".into(),
             cam: "cam".into(),
             num_features,
+            embedding_dim: None,
             feature_reduction,
             cam_support,
         }

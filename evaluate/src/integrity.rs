@@ -142,7 +142,7 @@ pub fn open(model: &Path, expect: Option<&str>, ort_lib: Option<&Path>, ep: &EpO
         return Err(card_err(format!("the graph has no input {:?} as the card promises", c.input)).into());
     }
     let mut needed = vec![&c.logits, &c.probabilities, &c.embedding, &c.features];
-    if c.cam_support == CamSupport::LinearHead {
+    if c.cam_support != CamSupport::Unsupported {
         needed.push(&c.cam);
     }
     for n in needed {

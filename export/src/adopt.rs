@@ -26,7 +26,7 @@ pub fn adopt(onnx: &Path, card_path: &Path, out: &Path, ort_lib: Option<&Path>) 
         bail!("{}: no graph input named {:?} (the card's input)", onnx.display(), c.input);
     }
     let mut required = vec![&c.logits, &c.probabilities, &c.embedding, &c.features];
-    if c.cam_support == CamSupport::LinearHead {
+    if c.cam_support != CamSupport::Unsupported {
         required.push(&c.cam);
     }
     for name in &required {

@@ -17,7 +17,7 @@ pub struct FeatureShape {
 }
 
 /// Record the model into ONNX bytes: input `image` `[N, C, S, S]` with a dynamic batch axis and
-/// the five contract outputs, with `card` under [`CARD_METADATA_KEY`].
+/// the contract outputs (`cam` only where the head has class maps), with `card` under [`CARD_METADATA_KEY`].
 ///
 /// # Errors
 /// A layer setting the lowering does not support, or serialization failure.
@@ -30,20 +30,26 @@ pub fn to_onnx(model: &Model, card: &ModelCard, feat: FeatureShape) -> Result<Ve
     g.output_alias(&out.probabilities, &c.probabilities);
     g.output_alias(&out.embedding, &c.embedding);
     g.output_alias(&out.features, &c.features);
-    g.output_alias(&out.cam, &c.cam);
+    if let Some(cam) = &out.cam {
+        g.output_alias(cam, &c.cam);
+    }
     let (k, s) = (card.labels.len() as i64, i64::from(card.preprocess.size));
     let (d, h, w) = (feat.channels as i64, feat.height as i64, feat.width as i64);
+    let e = c.embedding_dim.map_or(d, |e| e as i64);
     let ch = i64::from(card.preprocess.channels);
+    let mut outputs = vec![
+        (c.logits.as_str(), vec![None, Some(k)]),
+        (c.probabilities.as_str(), vec![None, Some(k)]),
+        (c.embedding.as_str(), vec![None, Some(e)]),
+        (c.features.as_str(), vec![None, Some(d), Some(h), Some(w)]),
+    ];
+    if out.cam.is_some() {
+        outputs.push((c.cam.as_str(), vec![None, Some(k), Some(h), Some(w)]));
+    }
     g.finish(
         &card.run_id,
         (&c.input, &[None, Some(ch), Some(s), Some(s)]),
-        &[
-            (&c.logits, vec![None, Some(k)]),
-            (&c.probabilities, vec![None, Some(k)]),
-            (&c.embedding, vec![None, Some(d)]),
-            (&c.features, vec![None, Some(d), Some(h), Some(w)]),
-            (&c.cam, vec![None, Some(k), Some(h), Some(w)]),
-        ],
+        &outputs,
         &[(CARD_METADATA_KEY, &card.to_json())],
         crate::EXPORTER_VERSION,
     )

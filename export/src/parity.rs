@@ -61,14 +61,18 @@ fn values<const D: usize>(t: Tensor<D>) -> anyhow::Result<(Vec<usize>, Vec<f32>)
     Ok((dims, v))
 }
 
-/// Burn's five outputs for `input` (model must be in validation mode, on a plain device).
+/// Burn's outputs (four, or five with `cam`) for `input` (model must be in validation mode, on a plain device).
 ///
 /// # Errors
 /// Tensor conversion failures.
 pub fn burn_outputs(model: &Model, input: &[f32], shape: [usize; 4]) -> anyhow::Result<Vec<(Vec<usize>, Vec<f32>)>> {
     let x = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &Device::flex());
     let o = model.run_all(&mut BurnOps, x);
-    Ok(vec![values(o.logits)?, values(o.probabilities)?, values(o.embedding)?, values(o.features)?, values(o.cam)?])
+    let mut v = vec![values(o.logits)?, values(o.probabilities)?, values(o.embedding)?, values(o.features)?];
+    if let Some(cam) = o.cam {
+        v.push(values(cam)?);
+    }
+    Ok(v)
 }
 
 /// Run the gate over batches of `batch_sizes` seeded inputs.
@@ -77,7 +81,10 @@ pub fn burn_outputs(model: &Model, input: &[f32], shape: [usize; 4]) -> anyhow::
 /// ORT failures (a graph ORT cannot run fails the gate by error).
 pub fn check(model: &Model, session: &mut Session, card: &ModelCard, tol: ParityTolerance, batch_sizes: &[usize], seed: u64) -> anyhow::Result<ParityReport> {
     let c = &card.outputs;
-    let names = [&c.logits, &c.probabilities, &c.embedding, &c.features, &c.cam];
+    let mut names = vec![&c.logits, &c.probabilities, &c.embedding, &c.features];
+    if c.cam_support != cxr_core::CamSupport::Unsupported {
+        names.push(&c.cam);
+    }
     let mut acc: Vec<OutputParity> = names
         .iter()
         .map(|n| OutputParity { name: (*n).clone(), shape: vec![], max_abs_diff: 0.0, max_tolerance_ratio: 0.0, violations: 0, elements: 0 })
@@ -88,6 +95,9 @@ pub fn check(model: &Model, session: &mut Session, card: &ModelCard, tol: Parity
         let reference = burn_outputs(model, &input, [n, ch, s, s])?;
         let t = TensorRef::from_array_view(([n, ch, s, s], &input[..]))?;
         let outs = session.run(ort::inputs![c.input.as_str() => t])?;
+        if reference.len() != names.len() {
+            anyhow::bail!("the model has {} outputs, the card promises {}", reference.len(), names.len());
+        }
         for ((name, (shape, want)), a) in names.iter().zip(&reference).zip(acc.iter_mut()) {
             let (oshape, got) = outs[name.as_str()].try_extract_tensor::<f32>()?;
             let oshape: Vec<usize> = oshape.iter().map(|&d| d as usize).collect();

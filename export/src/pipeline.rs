@@ -81,7 +81,10 @@ pub fn export_model(model: &Model, card: &mut ModelCard, opts: &ExportOptions) -
     let probe = burn_outputs(model, &vec![0.0; ch * s * s], [1, ch, s, s])?;
     let fshape = &probe[3].0;
     let feat = FeatureShape { channels: fshape[1], height: fshape[2], width: fshape[3] };
+    let info = model.backbone.info();
     card.outputs.num_features = feat.channels;
+    card.outputs.cam_support = info.cam;
+    card.outputs.embedding_dim = (info.embed_dim != feat.channels).then_some(info.embed_dim);
     card.outputs.feature_reduction = s / feat.height.max(1);
     let bytes = to_onnx(model, card, feat)?;
     let (_, env) = cxr_runtime::init(opts.ort_lib.as_deref())?;

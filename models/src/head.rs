@@ -4,8 +4,9 @@ use crate::Ops;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
-/// GAP → dropout → linear (timm's `ClassifierHead`). The GAP→linear form is what makes the
-/// `cam` output exact: Grad-CAM's channel weights are the linear weights divided by `h·w`.
+/// Dropout → linear over the pooled embedding (timm's `ClassifierHead`; the pooling is the
+/// backbone's [`crate::Backbone::embed`]). Where the embedding is the plain GAP of the features,
+/// the `cam` output is exact: Grad-CAM's channel weights are the linear weights divided by `h·w`.
 #[derive(Module, Debug)]
 pub struct ClassifierHead {
     /// Dropout before the classifier.
@@ -24,13 +25,11 @@ impl ClassifierHead {
         }
     }
 
-    /// Pooled embedding `[N, D]` and logits `[N, K]`; `name` is the reference's classifier name
+    /// Logits `[N, K]` from the pooled embedding; `name` is the reference's classifier name
     /// (`fc` for ResNet, `classifier` for DenseNet).
-    pub fn run<O: Ops>(&self, o: &mut O, name: &str, features: O::T) -> (O::V, O::V) {
-        let embedding = o.global_avg_pool(features);
-        let dropped = o.dropout(&self.dropout, embedding.clone());
-        let logits = o.linear(name, &self.fc, dropped);
-        (embedding, logits)
+    pub fn run<O: Ops>(&self, o: &mut O, name: &str, embedding: O::V) -> O::V {
+        let dropped = o.dropout(&self.dropout, embedding);
+        o.linear(name, &self.fc, dropped)
     }
 
     /// Replace the classifier with a fresh one for `num_classes` (timm's `reset_classifier`).

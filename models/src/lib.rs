@@ -16,6 +16,7 @@ pub mod archs;
 mod burn_ops;
 pub mod checkpoint;
 mod head;
+pub mod layers;
 mod model;
 mod onnx_ops;
 mod ops;
@@ -23,7 +24,7 @@ mod registry;
 
 pub use burn_ops::BurnOps;
 pub use head::ClassifierHead;
-pub use model::{Backbone, FeatureInfo, Model, Outputs};
+pub use model::{Backbone, Family, FeatureInfo, Model, Outputs};
 pub use onnx_ops::OnnxOps;
-pub use ops::Ops;
+pub use ops::{Act, Ops};
 pub use registry::{UnknownArch, Variant, build, check_arch, variants};

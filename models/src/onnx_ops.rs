@@ -1,6 +1,7 @@
 //! [`Ops`] that record ONNX nodes: the exporter's side of "write the forward pass once".
 
-use crate::Ops;
+use crate::layers::{ChannelNorm, ChannelScale, Grn};
+use crate::{Act, Ops};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, MaxPool2d};
@@ -66,6 +67,34 @@ impl OnnxOps {
                 path.to_string()
             }
         }
+    }
+
+    /// A scalar float constant (broadcast by the node that reads it).
+    fn constant(&mut self, path: &str, v: f32) -> String {
+        match self.graph.initializer(path, &[], &[v]) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                path.to_string()
+            }
+        }
+    }
+
+    fn ints_const(&mut self, path: &str, v: &[i64]) -> String {
+        match self.graph.initializer_i64(path, v) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                path.to_string()
+            }
+        }
+    }
+
+    /// LayerNormalization over the last axis, with the module's weight, bias and epsilon.
+    fn layer_norm(&mut self, p: &str, m: &ChannelNorm, x: &str) -> String {
+        let w = self.init(&format!("{p}.weight"), m.weight.val());
+        let b = self.init(&format!("{p}.bias"), m.bias.val());
+        self.graph.node("LayerNormalization", p, &[x, &w, &b], vec![Attr::Int("axis", -1), Attr::Float("epsilon", m.eps as f32)])
     }
 
     fn pads(&mut self, p: &PaddingConfig2d, what: &str) -> Vec<i64> {
@@ -205,6 +234,129 @@ impl Ops for OnnxOps {
     fn sigmoid(&mut self, x: String) -> String {
         let p = self.path_of("sigmoid");
         self.graph.node("Sigmoid", &p, &[&x], vec![])
+    }
+
+    fn act(&mut self, a: Act, x: String) -> String {
+        let (op, hint, attrs) = match a {
+            Act::Relu => ("Relu", "relu", vec![]),
+            Act::Silu => {
+                let p = self.path_of("silu");
+                let s = self.graph.node("Sigmoid", &p, &[&x], vec![]);
+                return self.graph.node("Mul", &p, &[&x, &s], vec![]);
+            }
+            Act::Gelu => {
+                // Opset 18 has no Gelu: x·(1 + erf(x/√2))/2, the exact form torch uses.
+                let p = self.path_of("gelu");
+                let c = self.constant(&format!("{p}.inv_sqrt2"), std::f32::consts::FRAC_1_SQRT_2);
+                let half = self.constant(&format!("{p}.half"), 0.5);
+                let one = self.constant(&format!("{p}.one"), 1.0);
+                let s = self.graph.node("Mul", &p, &[&x, &c], vec![]);
+                let e = self.graph.node("Erf", &p, &[&s], vec![]);
+                let e1 = self.graph.node("Add", &p, &[&e, &one], vec![]);
+                let h = self.graph.node("Mul", &p, &[&x, &half], vec![]);
+                return self.graph.node("Mul", &p, &[&h, &e1], vec![]);
+            }
+            Act::HardSwish => ("HardSwish", "hardswish", vec![]),
+            // torch's hardsigmoid is relu6(x+3)/6: alpha 1/6, not ONNX's default 0.2.
+            Act::HardSigmoid => ("HardSigmoid", "hardsigmoid", vec![Attr::Float("alpha", 1.0 / 6.0), Attr::Float("beta", 0.5)]),
+            Act::Sigmoid => ("Sigmoid", "sigmoid", vec![]),
+            Act::LeakyRelu(slope) => ("LeakyRelu", "leaky_relu", vec![Attr::Float("alpha", slope as f32)]),
+        };
+        let p = self.path_of(hint);
+        self.graph.node(op, &p, &[&x], attrs)
+    }
+
+    fn mul(&mut self, a: String, b: String) -> String {
+        let p = self.path_of("mul");
+        self.graph.node("Mul", &p, &[&a, &b], vec![])
+    }
+
+    fn mean_keep(&mut self, x: String) -> String {
+        let p = self.path_of("pool");
+        self.graph.node("GlobalAveragePool", &p, &[&x], vec![])
+    }
+
+    fn flatten(&mut self, x: String) -> String {
+        let p = self.path_of("flatten");
+        self.graph.node("Flatten", &p, &[&x], vec![Attr::Int("axis", 1)])
+    }
+
+    fn channel_norm(&mut self, name: &str, m: &ChannelNorm, x: String) -> String {
+        let p = self.path_of(name);
+        let t = self.graph.node("Transpose", &p, &[&x], vec![Attr::Ints("perm", vec![0, 2, 3, 1])]);
+        let y = self.layer_norm(&p, m, &t);
+        self.graph.node("Transpose", &p, &[&y], vec![Attr::Ints("perm", vec![0, 3, 1, 2])])
+    }
+
+    fn vector_norm(&mut self, name: &str, m: &ChannelNorm, x: String) -> String {
+        let p = self.path_of(name);
+        self.layer_norm(&p, m, &x)
+    }
+
+    fn pointwise_linear(&mut self, name: &str, m: &Linear, x: String) -> String {
+        let p = self.path_of(name);
+        let w = m.weight.val(); // [in, out]
+        let [i, o] = w.dims();
+        let w = self.init(&format!("{p}.weight"), w.swap_dims(0, 1).reshape([o, i, 1, 1]));
+        let mut inputs = vec![x, w];
+        if let Some(b) = &m.bias {
+            inputs.push(self.init(&format!("{p}.bias"), b.val()));
+        }
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        self.graph.node("Conv", &p, &refs, vec![Attr::Ints("kernel_shape", vec![1, 1])])
+    }
+
+    fn channel_scale(&mut self, name: &str, m: &ChannelScale, x: String) -> String {
+        let p = self.path_of(name);
+        let g = m.gamma.val();
+        let c = g.dims()[0];
+        let g = self.init(&p, g.reshape([c, 1, 1]));
+        self.graph.node("Mul", &p, &[&x, &g], vec![])
+    }
+
+    fn grn(&mut self, name: &str, m: &Grn, x: String) -> String {
+        let p = self.path_of(name);
+        let c = m.weight.dims()[0];
+        let w = self.init(&format!("{p}.weight"), m.weight.val().reshape([1, c, 1, 1]));
+        let b = self.init(&format!("{p}.bias"), m.bias.val().reshape([1, c, 1, 1]));
+        let hw = self.ints_const(&format!("{p}.axes_hw"), &[2, 3]);
+        let ch = self.ints_const(&format!("{p}.axes_c"), &[1]);
+        let eps = self.constant(&format!("{p}.eps"), m.eps as f32);
+        let g = self.graph.node("ReduceL2", &p, &[&x, &hw], vec![Attr::Int("keepdims", 1)]);
+        let gm = self.graph.node("ReduceMean", &p, &[&g, &ch], vec![Attr::Int("keepdims", 1)]);
+        let gm = self.graph.node("Add", &p, &[&gm, &eps], vec![]);
+        let n = self.graph.node("Div", &p, &[&g, &gm], vec![]);
+        let xn = self.graph.node("Mul", &p, &[&x, &n], vec![]);
+        let y = self.graph.node("Mul", &p, &[&xn, &w], vec![]);
+        let y = self.graph.node("Add", &p, &[&y, &b], vec![]);
+        self.graph.node("Add", &p, &[&x, &y], vec![])
+    }
+
+    fn slice_channels(&mut self, x: String, start: usize, end: usize) -> String {
+        let p = self.path_of(&format!("slice{start}_{end}"));
+        let s = self.ints_const(&format!("{p}.starts"), &[start as i64]);
+        let e = self.ints_const(&format!("{p}.ends"), &[end as i64]);
+        let a = self.ints_const(&format!("{p}.axes"), &[1]);
+        self.graph.node("Slice", &p, &[&x, &s, &e, &a], vec![])
+    }
+
+    fn space_to_depth(&mut self, x: String, block: usize) -> String {
+        let p = self.path_of("space_to_depth");
+        self.graph.node("SpaceToDepth", &p, &[&x], vec![Attr::Int("blocksize", block as i64)])
+    }
+
+    fn blur_pool(&mut self, channels: usize, x: String) -> String {
+        let p = self.path_of("blur");
+        let f = crate::burn_ops::blur_filter(channels, &Device::flex());
+        let f = self.init(&format!("{p}.filt"), f);
+        let pads = self.ints_const(&format!("{p}.pads"), &[0, 0, 1, 1, 0, 0, 1, 1]);
+        let y = self.graph.node("Pad", &p, &[&x, &pads], vec![Attr::Str("mode", "reflect")]);
+        self.graph.node(
+            "Conv",
+            &p,
+            &[&y, &f],
+            vec![Attr::Ints("kernel_shape", vec![3, 3]), Attr::Ints("strides", vec![2, 2]), Attr::Int("group", channels as i64)],
+        )
     }
 
     fn class_maps(&mut self, name: &str, m: &Linear, x: String) -> String {

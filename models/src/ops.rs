@@ -3,6 +3,27 @@
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, MaxPool2d};
 use burn::nn::{BatchNorm, Dropout, Linear};
+use crate::layers::{ChannelNorm, ChannelScale, Grn};
+
+/// Elementwise activations (torch's definitions: GELU is the exact erf form, HardSigmoid is
+/// `relu6(x + 3) / 6`, i.e. ONNX HardSigmoid with alpha 1/6 — not ONNX's default 0.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Act {
+    /// `max(0, x)`.
+    Relu,
+    /// `x·σ(x)` (Swish).
+    Silu,
+    /// `x·Φ(x)` (erf form).
+    Gelu,
+    /// `x·relu6(x + 3)/6`.
+    HardSwish,
+    /// `relu6(x + 3)/6`.
+    HardSigmoid,
+    /// `σ(x)`.
+    Sigmoid,
+    /// `max(0, x) + slope·min(0, x)`.
+    LeakyRelu(f64),
+}
 
 /// Primitives over 4-D feature maps (`T`, `[N, C, H, W]`) and 2-D activations (`V`, `[N, D]`).
 ///
@@ -39,6 +60,32 @@ pub trait Ops {
     fn linear(&mut self, name: &str, m: &Linear, x: Self::V) -> Self::V;
     /// Sigmoid.
     fn sigmoid(&mut self, x: Self::V) -> Self::V;
+    /// An elementwise activation.
+    fn act(&mut self, a: Act, x: Self::T) -> Self::T;
+    /// Elementwise product with broadcasting (`[N, C, 1, 1]` gates, `[N, C, H, W]` maps).
+    fn mul(&mut self, a: Self::T, b: Self::T) -> Self::T;
+    /// Global average pool keeping the spatial axes: `[N, C, 1, 1]` (squeeze-and-excitation).
+    fn mean_keep(&mut self, x: Self::T) -> Self::T;
+    /// `[N, C, 1, 1]` → `[N, C]`.
+    fn flatten(&mut self, x: Self::T) -> Self::V;
+    /// Layer normalization over channels at every position (ConvNeXt's LayerNorm2d).
+    fn channel_norm(&mut self, name: &str, m: &ChannelNorm, x: Self::T) -> Self::T;
+    /// Layer normalization of a batch of vectors (ConvNeXt's head norm after pooling).
+    fn vector_norm(&mut self, name: &str, m: &ChannelNorm, x: Self::V) -> Self::V;
+    /// A linear layer over channels at every position (ConvNeXt's `pwconv`, a 1×1 convolution).
+    fn pointwise_linear(&mut self, name: &str, m: &Linear, x: Self::T) -> Self::T;
+    /// Per-channel scale (ConvNeXt's layer scale `gamma`).
+    fn channel_scale(&mut self, name: &str, m: &ChannelScale, x: Self::T) -> Self::T;
+    /// Global response normalization (ConvNeXt V2).
+    fn grn(&mut self, name: &str, m: &Grn, x: Self::T) -> Self::T;
+    /// Channels `start..end` (DPN's split into residual and dense paths).
+    fn slice_channels(&mut self, x: Self::T, start: usize, end: usize) -> Self::T;
+    /// Rearrange `block×block` patches into channels (TResNet's stem; ONNX `SpaceToDepth`'s
+    /// DCR-free order: channel = (dy·block + dx)·C + c).
+    fn space_to_depth(&mut self, x: Self::T, block: usize) -> Self::T;
+    /// Fixed depthwise binomial blur with stride 2 after reflect padding (timm's `BlurPool2d`,
+    /// filter size 3).
+    fn blur_pool(&mut self, channels: usize, x: Self::T) -> Self::T;
     /// Class activation maps: the linear layer's weights applied at every position of `x`
     /// without bias (`[N, D, h, w]` → `[N, K, h, w]`).
     fn class_maps(&mut self, name: &str, m: &Linear, x: Self::T) -> Self::T;

@@ -1,7 +1,7 @@
 //! The registry: one explicit list of every variant (ripgrep / onnx-ir style, no link-time
 //! magic). Adding a variant is one row here plus its family's constructor.
 
-use crate::archs::{densenet, resnet};
+use crate::archs::{convnext, densenet, efficientnet, mobilenetv3, resnet};
 use crate::{Backbone, ClassifierHead, Model};
 use burn::prelude::*;
 
@@ -14,72 +14,31 @@ pub struct Variant {
     pub family: &'static str,
     /// Paper.
     pub paper: &'static str,
-    /// Reference input size.
+    /// Reference input size (the pretrained weights' evaluation crop).
     pub default_size: u32,
-    build: fn(in_chans: usize, device: &Device) -> Backbone,
+    /// Trainable parameters of the reference (3 channels, 1000 classes; torchvision 0.24 / timm
+    /// 1.0.31), checked by the conformance test.
+    pub reference_params: usize,
+    /// Published GMACs at `default_size` (methods.md §6), checked against the exporter's count.
+    pub reference_gmacs: f64,
+    /// Constructor (input channels).
+    pub build: fn(in_chans: usize, device: &Device) -> Backbone,
 }
 
-const VARIANTS: &[Variant] = &[
-    Variant {
-        name: "resnet18",
-        family: "resnet",
-        paper: "He et al. 2016, arXiv:1512.03385",
-        default_size: 224,
-        build: |c, d| Backbone::ResNet(resnet::resnet18(c).init(d)),
-    },
-    Variant {
-        name: "resnet34",
-        family: "resnet",
-        paper: "He et al. 2016, arXiv:1512.03385",
-        default_size: 224,
-        build: |c, d| Backbone::ResNet(resnet::resnet34(c).init(d)),
-    },
-    Variant {
-        name: "resnet50",
-        family: "resnet",
-        paper: "He et al. 2016, arXiv:1512.03385",
-        default_size: 224,
-        build: |c, d| Backbone::ResNet(resnet::resnet50(c).init(d)),
-    },
-    Variant {
-        name: "resnet101",
-        family: "resnet",
-        paper: "He et al. 2016, arXiv:1512.03385",
-        default_size: 224,
-        build: |c, d| Backbone::ResNet(resnet::resnet101(c).init(d)),
-    },
-    Variant {
-        name: "resnext101_32x8d",
-        family: "resnet",
-        paper: "Xie et al. 2017, arXiv:1611.05431",
-        default_size: 224,
-        build: |c, d| Backbone::ResNet(resnet::resnext101_32x8d(c).init(d)),
-    },
-    Variant {
-        name: "densenet121",
-        family: "densenet",
-        paper: "Huang et al. 2017, arXiv:1608.06993",
-        default_size: 224,
-        build: |c, d| Backbone::DenseNet(densenet::densenet121(c).init(d)),
-    },
-    Variant {
-        name: "densenet161",
-        family: "densenet",
-        paper: "Huang et al. 2017, arXiv:1608.06993",
-        default_size: 224,
-        build: |c, d| Backbone::DenseNet(densenet::densenet161(c).init(d)),
-    },
-];
+/// One line per family: each family file lists its variants.
+const FAMILIES: &[&[Variant]] = &[resnet::VARIANTS, densenet::VARIANTS, efficientnet::VARIANTS, mobilenetv3::VARIANTS, convnext::VARIANTS];
+
+static ALL: std::sync::LazyLock<Vec<Variant>> = std::sync::LazyLock::new(|| FAMILIES.iter().flat_map(|f| f.iter().copied()).collect());
 
 /// Every registered variant.
 #[must_use]
 pub fn variants() -> &'static [Variant] {
-    VARIANTS
+    &ALL
 }
 
 /// An architecture name that is not registered.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown architecture {name:?}. Valid options: {}", VARIANTS.iter().map(|v| v.name).collect::<Vec<_>>().join(", "))]
+#[error("unknown architecture {name:?}. Valid options: {}", variants().iter().map(|v| v.name).collect::<Vec<_>>().join(", "))]
 pub struct UnknownArch {
     /// The name given.
     pub name: String,
@@ -90,7 +49,7 @@ pub struct UnknownArch {
 /// # Errors
 /// [`UnknownArch`] listing the valid names.
 pub fn check_arch(name: &str) -> Result<&'static Variant, UnknownArch> {
-    VARIANTS.iter().find(|v| v.name == name).ok_or_else(|| UnknownArch { name: name.to_string() })
+    variants().iter().find(|v| v.name == name).ok_or_else(|| UnknownArch { name: name.to_string() })
 }
 
 /// Build a freshly initialised model.
@@ -100,7 +59,7 @@ pub fn check_arch(name: &str) -> Result<&'static Variant, UnknownArch> {
 pub fn build(name: &str, num_classes: usize, in_chans: usize, dropout: f64, device: &Device) -> Result<Model, UnknownArch> {
     let v = check_arch(name)?;
     let backbone = (v.build)(in_chans, device);
-    let head = ClassifierHead::new(backbone.info().num_features, num_classes, dropout, device);
+    let head = ClassifierHead::new(backbone.info().embed_dim, num_classes, dropout, device);
     Ok(Model { backbone, head })
 }
 
@@ -110,22 +69,6 @@ mod conformance {
     use super::*;
     use crate::{BurnOps, OnnxOps};
     use burn::tensor::Distribution;
-
-    /// torchvision's parameter counts (1000 classes, 3 channels), adjusted to 1 channel and 9
-    /// classes: conv stem −(stem·2·49) and the classifier D·1000+1000 → D·9+9.
-    fn torchvision_params(name: &str) -> usize {
-        let (total, d, stem) = match name {
-            "resnet18" => (11_689_512, 512, 64),
-            "resnet34" => (21_797_672, 512, 64),
-            "resnet50" => (25_557_032, 2048, 64),
-            "resnet101" => (44_549_160, 2048, 64),
-            "resnext101_32x8d" => (88_791_336, 2048, 64),
-            "densenet121" => (7_978_856, 1024, 64),
-            "densenet161" => (28_681_000, 2208, 96),
-            other => panic!("add the reference parameter count of {other}"),
-        };
-        total - stem * 2 * 49 - (d * 1000 + 1000) + (d * 9 + 9)
-    }
 
     fn close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}");
@@ -165,29 +108,38 @@ mod conformance {
         assert_eq!(unique.len(), names.len(), "variant names must be unique");
         let device = Device::flex();
         for v in variants() {
-            let model = build(v.name, 9, 1, 0.0, &device).expect("build");
+            let reference = build(v.name, 1000, 3, 0.0, &device).expect("build");
             let mut t = Trainable { path: Vec::new(), count: 0 };
-            model.visit(&mut t);
-            assert_eq!(t.count, torchvision_params(v.name), "{}: trainable parameter count differs from torchvision", v.name);
+            reference.visit(&mut t);
+            assert_eq!(t.count, v.reference_params, "{}: trainable parameter count differs from the reference", v.name);
+            drop(reference);
+            let model = build(v.name, 9, 1, 0.0, &device).expect("build");
             let info = model.backbone.info();
             let x = Tensor::<4>::random([2, 1, 64, 64], Distribution::Normal(0.0, 1.0), &device);
             let o = model.run_all(&mut BurnOps, x.clone());
             assert_eq!(o.logits.dims(), [2, 9], "{}", v.name);
             assert_eq!(o.probabilities.dims(), [2, 9]);
-            assert_eq!(o.embedding.dims(), [2, info.num_features]);
-            assert_eq!(o.features.dims(), [2, info.num_features, 64 / info.reduction, 64 / info.reduction], "{}: features", v.name);
-            assert_eq!(o.cam.dims(), [2, 9, 64 / info.reduction, 64 / info.reduction]);
+            assert_eq!(o.embedding.dims(), [2, info.embed_dim]);
+            let side = 64 / info.reduction;
+            assert_eq!(o.features.dims(), [2, info.num_features, side, side], "{}: features", v.name);
             close(&vals(model.forward(x)), &vals(o.logits.clone()), "forward == run_all logits");
-            // GAP(features)·W + b = logits.
             let w = model.head.fc.weight.val();
             let b = model.head.fc.bias.as_ref().expect("bias").val();
-            let gap = o.features.clone().mean_dim(3).mean_dim(2).reshape([2, info.num_features]);
-            close(&vals(gap.matmul(w) + b.clone().unsqueeze::<2>()), &vals(o.logits.clone()), "GAP·W+b");
-            // logits − mean_hw(cam) is the bias for every sample: the CAM contract.
-            let cam_mean = o.cam.clone().mean_dim(3).mean_dim(2).reshape([2, 9]);
-            let bias = vals(o.logits.clone() - cam_mean);
-            let want: Vec<f32> = vals(b).repeat(2);
-            close(&bias, &want, "logits − mean(cam)");
+            close(&vals(o.embedding.clone().matmul(w.clone()) + b.clone().unsqueeze::<2>()), &vals(o.logits.clone()), "embedding·W+b");
+            match (info.cam, &o.cam) {
+                (cxr_core::CamSupport::LinearHead, Some(cam)) => {
+                    assert_eq!(cam.dims(), [2, 9, side, side]);
+                    // GAP(features) is the embedding, and logits − mean_hw(cam) is the bias for
+                    // every sample: the CAM contract.
+                    let gap = o.features.clone().mean_dim(3).mean_dim(2).reshape([2, info.num_features]);
+                    close(&vals(gap), &vals(o.embedding.clone()), "GAP(features) == embedding");
+                    let cam_mean = cam.clone().mean_dim(3).mean_dim(2).reshape([2, 9]);
+                    close(&vals(o.logits.clone() - cam_mean), &vals(b).repeat(2), "logits − mean(cam)");
+                }
+                (cxr_core::CamSupport::NormalizedPositions, Some(cam)) => assert_eq!(cam.dims(), [2, 9, side, side]),
+                (cxr_core::CamSupport::Unsupported, None) => {}
+                (rule, cam) => panic!("{}: cam rule {rule:?} but cam output present: {}", v.name, cam.is_some()),
+            }
             // Recording the graph succeeds and every initializer name is unique.
             let mut rec = OnnxOps::new();
             let _ = model.run_all(&mut rec, "image".to_string());

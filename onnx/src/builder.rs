@@ -18,6 +18,8 @@ pub enum Attr {
     Ints(&'static str, Vec<i64>),
     /// One float.
     Float(&'static str, f32),
+    /// A string.
+    Str(&'static str, &'static str),
 }
 
 /// A graph that cannot be written.
@@ -150,6 +152,11 @@ impl GraphBuilder {
                     p.name = name.into();
                     p.type_ = EnumOrUnknown::new(AttributeType::FLOAT);
                     p.f = v;
+                }
+                Attr::Str(name, v) => {
+                    p.name = name.into();
+                    p.type_ = EnumOrUnknown::new(AttributeType::STRING);
+                    p.s = v.as_bytes().to_vec().into();
                 }
             }
             n.attribute.push(p);

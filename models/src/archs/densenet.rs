@@ -7,7 +7,7 @@
 //! the features the head pools are `relu(norm5(...))`.
 
 use super::conv_no_bias as conv;
-use crate::{FeatureInfo, Ops};
+use crate::{Backbone, Variant, Family, FeatureInfo, Ops};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
@@ -117,9 +117,9 @@ impl DenseLayer {
     }
 }
 
-impl DenseNet {
+impl Family for DenseNet {
     /// `[N, D, H/32, W/32]`.
-    pub fn features<O: Ops>(&self, o: &mut O, x: O::T) -> O::T {
+    fn features<O: Ops>(&self, o: &mut O, x: O::T) -> O::T {
         o.scope("features", |o| {
             let x = o.conv2d("conv0", &self.conv0, x);
             let x = o.batch_norm("norm0", &self.norm0, x);
@@ -149,9 +149,8 @@ impl DenseNet {
     }
 
     /// Feature information.
-    #[must_use]
-    pub fn info(&self) -> FeatureInfo {
-        FeatureInfo { num_features: self.num_features, reduction: 32, head_name: "classifier" }
+    fn info(&self) -> FeatureInfo {
+        FeatureInfo::linear_head(self.num_features, 32, "classifier")
     }
 }
 
@@ -166,3 +165,11 @@ pub fn densenet121(in_chans: usize) -> DenseNetConfig {
 pub fn densenet161(in_chans: usize) -> DenseNetConfig {
     DenseNetConfig::new(48, [6, 12, 36, 24], 96).with_in_chans(in_chans)
 }
+
+const HUANG: &str = "Huang et al. 2017, arXiv:1608.06993";
+
+/// The registered DenseNet variants.
+pub(crate) const VARIANTS: &[Variant] = &[
+    Variant { name: "densenet121", family: "densenet", paper: HUANG, default_size: 224, reference_params: 7_978_856, reference_gmacs: 2.834, build: |c, d| Backbone::DenseNet(densenet121(c).init(d)) },
+    Variant { name: "densenet161", family: "densenet", paper: HUANG, default_size: 224, reference_params: 28_681_000, reference_gmacs: 7.728, build: |c, d| Backbone::DenseNet(densenet161(c).init(d)) },
+];

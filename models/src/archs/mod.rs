@@ -1,6 +1,10 @@
 //! Architecture families, one file each.
 
+pub mod blocks;
+pub mod convnext;
 pub mod densenet;
+pub mod efficientnet;
+pub mod mobilenetv3;
 pub mod resnet;
 
 use burn::nn::PaddingConfig2d;

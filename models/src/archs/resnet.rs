@@ -10,7 +10,7 @@
 //! v1.5", as in torchvision).
 
 use super::{conv_grouped, conv_no_bias as conv};
-use crate::{FeatureInfo, Ops};
+use crate::{Backbone, Variant, Family, FeatureInfo, Ops};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
@@ -170,9 +170,9 @@ impl ResNetConfig {
     }
 }
 
-impl ResNet {
+impl Family for ResNet {
     /// `[N, D, H/32, W/32]` (D = 512 basic, 2048 bottleneck).
-    pub fn features<O: Ops>(&self, o: &mut O, x: O::T) -> O::T {
+    fn features<O: Ops>(&self, o: &mut O, x: O::T) -> O::T {
         let x = o.conv2d("conv1", &self.conv1, x);
         let x = o.batch_norm("bn1", &self.bn1, x);
         let x = o.relu(x);
@@ -190,9 +190,8 @@ impl ResNet {
     }
 
     /// Feature information.
-    #[must_use]
-    pub fn info(&self) -> FeatureInfo {
-        FeatureInfo { num_features: self.num_features, reduction: 32, head_name: "fc" }
+    fn info(&self) -> FeatureInfo {
+        FeatureInfo::linear_head(self.num_features, 32, "fc")
     }
 }
 
@@ -225,3 +224,22 @@ pub fn resnet101(in_chans: usize) -> ResNetConfig {
 pub fn resnext101_32x8d(in_chans: usize) -> ResNetConfig {
     ResNetConfig::new([3, 4, 23, 3]).with_bottleneck(true).with_groups(32).with_width_per_group(8).with_in_chans(in_chans)
 }
+
+const HE: &str = "He et al. 2016, arXiv:1512.03385";
+
+/// The registered ResNet variants.
+pub(crate) const VARIANTS: &[Variant] = &[
+    Variant { name: "resnet18", family: "resnet", paper: HE, default_size: 224, reference_params: 11_689_512, reference_gmacs: 1.814, build: |c, d| Backbone::ResNet(resnet18(c).init(d)) },
+    Variant { name: "resnet34", family: "resnet", paper: HE, default_size: 224, reference_params: 21_797_672, reference_gmacs: 3.664, build: |c, d| Backbone::ResNet(resnet34(c).init(d)) },
+    Variant { name: "resnet50", family: "resnet", paper: HE, default_size: 224, reference_params: 25_557_032, reference_gmacs: 4.089, build: |c, d| Backbone::ResNet(resnet50(c).init(d)) },
+    Variant { name: "resnet101", family: "resnet", paper: HE, default_size: 224, reference_params: 44_549_160, reference_gmacs: 7.801, build: |c, d| Backbone::ResNet(resnet101(c).init(d)) },
+    Variant {
+        name: "resnext101_32x8d",
+        family: "resnet",
+        paper: "Xie et al. 2017, arXiv:1611.05431",
+        default_size: 224,
+        reference_params: 88_791_336,
+        reference_gmacs: 16.414,
+        build: |c, d| Backbone::ResNet(resnext101_32x8d(c).init(d)),
+    },
+];
