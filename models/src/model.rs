@@ -1,6 +1,6 @@
 //! A complete classifier: a backbone from the zoo plus the shared head.
 
-use crate::archs::{convnext::ConvNeXt, densenet::DenseNet, efficientnet::EfficientNet, mobilenetv3::MobileNetV3, resnet::ResNet};
+use crate::archs::{convnext::ConvNeXt, densenet::DenseNet, dpn::Dpn, efficientnet::EfficientNet, mobilenetv3::MobileNetV3, regnet::RegNet, repvgg::RepVgg, resnet::ResNet, tresnet::TResNet, xception::Xception};
 use crate::{BurnOps, ClassifierHead, Ops};
 use cxr_core::CamSupport;
 use burn::prelude::*;
@@ -90,6 +90,16 @@ zoo! {
     MobileNetV3(MobileNetV3),
     /// ConvNeXt and ConvNeXt V2.
     ConvNeXt(ConvNeXt),
+    /// RegNetY.
+    RegNet(RegNet),
+    /// RepVGG.
+    RepVgg(RepVgg),
+    /// Xception.
+    Xception(Xception),
+    /// Dual Path Networks.
+    Dpn(Dpn),
+    /// TResNet.
+    TResNet(TResNet),
 }
 
 /// All outputs of the exported graph.

@@ -17,6 +17,8 @@ pub struct OnnxOps {
     pub graph: GraphBuilder,
     path: Vec<String>,
     error: Option<GraphError>,
+    /// Integer constants (axes, slice bounds, pads) shared by value.
+    int_consts: std::collections::HashMap<Vec<i64>, String>,
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
@@ -80,14 +82,21 @@ impl OnnxOps {
         }
     }
 
-    fn ints_const(&mut self, path: &str, v: &[i64]) -> String {
-        match self.graph.initializer_i64(path, v) {
+    /// An int64 constant, one initializer per distinct value (`const.i64.[…]`).
+    fn ints_const(&mut self, v: &[i64]) -> String {
+        if let Some(n) = self.int_consts.get(v) {
+            return n.clone();
+        }
+        let name = format!("const.i64.{v:?}").replace(' ', "");
+        let n = match self.graph.initializer_i64(&name, v) {
             Ok(n) => n,
             Err(e) => {
                 self.error.get_or_insert(e);
-                path.to_string()
+                name
             }
-        }
+        };
+        self.int_consts.insert(v.to_vec(), n.clone());
+        n
     }
 
     /// LayerNormalization over the last axis, with the module's weight, bias and epsilon.
@@ -113,6 +122,10 @@ impl OnnxOps {
 impl Ops for OnnxOps {
     type T = String;
     type V = String;
+
+    fn deploy(&self) -> bool {
+        true
+    }
 
     fn scope<R>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> R) -> R {
         self.path.push(name.to_string());
@@ -319,8 +332,8 @@ impl Ops for OnnxOps {
         let c = m.weight.dims()[0];
         let w = self.init(&format!("{p}.weight"), m.weight.val().reshape([1, c, 1, 1]));
         let b = self.init(&format!("{p}.bias"), m.bias.val().reshape([1, c, 1, 1]));
-        let hw = self.ints_const(&format!("{p}.axes_hw"), &[2, 3]);
-        let ch = self.ints_const(&format!("{p}.axes_c"), &[1]);
+        let hw = self.ints_const(&[2, 3]);
+        let ch = self.ints_const(&[1]);
         let eps = self.constant(&format!("{p}.eps"), m.eps as f32);
         let g = self.graph.node("ReduceL2", &p, &[&x, &hw], vec![Attr::Int("keepdims", 1)]);
         let gm = self.graph.node("ReduceMean", &p, &[&g, &ch], vec![Attr::Int("keepdims", 1)]);
@@ -334,9 +347,9 @@ impl Ops for OnnxOps {
 
     fn slice_channels(&mut self, x: String, start: usize, end: usize) -> String {
         let p = self.path_of(&format!("slice{start}_{end}"));
-        let s = self.ints_const(&format!("{p}.starts"), &[start as i64]);
-        let e = self.ints_const(&format!("{p}.ends"), &[end as i64]);
-        let a = self.ints_const(&format!("{p}.axes"), &[1]);
+        let s = self.ints_const(&[start as i64]);
+        let e = self.ints_const(&[end as i64]);
+        let a = self.ints_const(&[1]);
         self.graph.node("Slice", &p, &[&x, &s, &e, &a], vec![])
     }
 
@@ -349,7 +362,7 @@ impl Ops for OnnxOps {
         let p = self.path_of("blur");
         let f = crate::burn_ops::blur_filter(channels, &Device::flex());
         let f = self.init(&format!("{p}.filt"), f);
-        let pads = self.ints_const(&format!("{p}.pads"), &[0, 0, 1, 1, 0, 0, 1, 1]);
+        let pads = self.ints_const(&[0, 0, 1, 1, 0, 0, 1, 1]);
         let y = self.graph.node("Pad", &p, &[&x, &pads], vec![Attr::Str("mode", "reflect")]);
         self.graph.node(
             "Conv",

@@ -36,6 +36,11 @@ pub trait Ops {
     /// A batch of vectors.
     type V: Clone;
 
+    /// Whether this records the deploy graph (re-parameterized blocks fused: RepVGG). Burn runs
+    /// the training form; the exporter's parity gate compares the two.
+    fn deploy(&self) -> bool {
+        false
+    }
     /// Run `f` inside a named scope (a submodule).
     fn scope<R>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> R) -> R;
     /// 2-D convolution.

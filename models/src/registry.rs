@@ -1,7 +1,7 @@
 //! The registry: one explicit list of every variant (ripgrep / onnx-ir style, no link-time
 //! magic). Adding a variant is one row here plus its family's constructor.
 
-use crate::archs::{convnext, densenet, efficientnet, mobilenetv3, resnet};
+use crate::archs::{convnext, densenet, dpn, efficientnet, mobilenetv3, regnet, repvgg, resnet, tresnet, xception};
 use crate::{Backbone, ClassifierHead, Model};
 use burn::prelude::*;
 
@@ -26,7 +26,7 @@ pub struct Variant {
 }
 
 /// One line per family: each family file lists its variants.
-const FAMILIES: &[&[Variant]] = &[resnet::VARIANTS, densenet::VARIANTS, efficientnet::VARIANTS, mobilenetv3::VARIANTS, convnext::VARIANTS];
+const FAMILIES: &[&[Variant]] = &[resnet::VARIANTS, densenet::VARIANTS, efficientnet::VARIANTS, mobilenetv3::VARIANTS, convnext::VARIANTS, regnet::VARIANTS, repvgg::VARIANTS, xception::VARIANTS, dpn::VARIANTS, tresnet::VARIANTS];
 
 static ALL: std::sync::LazyLock<Vec<Variant>> = std::sync::LazyLock::new(|| FAMILIES.iter().flat_map(|f| f.iter().copied()).collect());
 

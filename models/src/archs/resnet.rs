@@ -7,10 +7,12 @@
 //! `downsample.0`/`.1` in the exported graph). Basic blocks (ResNet-18/34) and bottleneck blocks
 //! (ResNet-50/101; ResNeXt, Xie et al. 2017, arXiv:1611.05431, as grouped 3×3 convolutions with
 //! torchvision's `groups`/`width_per_group`; the stride sits on the 3×3 convolution, "ResNet
-//! v1.5", as in torchvision).
+//! v1.5", as in torchvision). SE-ResNet (Hu et al. 2018, arXiv:1709.01507) follows timm's
+//! `seresnet50`, the same names plus `se.fc1`/`se.fc2` after `bn3`.
 
+use super::blocks::{SqueezeExcite, make_divisible};
 use super::{conv_grouped, conv_no_bias as conv};
-use crate::{Backbone, Variant, Family, FeatureInfo, Ops};
+use crate::{Act, Backbone, Family, FeatureInfo, Ops, Variant};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
@@ -30,6 +32,10 @@ pub struct ResNetConfig {
     /// Channels per group of the bottleneck's 3×3 convolution at the first stage's width 64.
     #[config(default = 64)]
     pub width_per_group: usize,
+    /// Squeeze-and-excitation after the last BN of every block (timm's `seresnet*`: `se.fc1`,
+    /// `se.fc2`, reduction 16).
+    #[config(default = false)]
+    pub se: bool,
     /// Input channels.
     #[config(default = 3)]
     pub in_chans: usize,
@@ -54,6 +60,7 @@ pub struct Block {
     bn2: BatchNorm,
     conv3: Option<Conv2d>,
     bn3: Option<BatchNorm>,
+    se: Option<SqueezeExcite>,
     downsample: Option<Downsample>,
 }
 
@@ -77,12 +84,13 @@ impl Block {
             bn2: bn(o, device),
             conv3: None,
             bn3: None,
+            se: None,
             downsample,
         }
     }
 
     /// torchvision's `Bottleneck`: width = planes·(width_per_group/64)·groups, output planes·4.
-    fn bottleneck(i: usize, planes: usize, stride: usize, groups: usize, width_per_group: usize, device: &Device) -> Self {
+    fn bottleneck(i: usize, planes: usize, stride: usize, groups: usize, width_per_group: usize, se: bool, device: &Device) -> Self {
         let width = planes * width_per_group / 64 * groups;
         let o = planes * 4;
         let downsample = downsample(i, o, stride, device);
@@ -93,6 +101,7 @@ impl Block {
             bn2: bn(width, device),
             conv3: Some(conv(width, o, 1, 1, 0, device)),
             bn3: Some(bn(o, device)),
+            se: se.then(|| SqueezeExcite::new(o, make_divisible(o as f64 / 16.0, 8), device)),
             downsample,
         }
     }
@@ -114,6 +123,9 @@ impl Block {
             y = o.relu(y);
             y = o.conv2d("conv3", c3, y);
             y = o.batch_norm("bn3", b3, y);
+        }
+        if let Some(se) = &self.se {
+            y = o.scope("se", |o| se.run(o, ("fc1", "fc2"), Act::Relu, Act::Sigmoid, y));
         }
         let y = o.add(y, identity);
         o.relu(y)
@@ -141,7 +153,7 @@ impl ResNetConfig {
         let mut in_c = 64;
         let mut stages: Vec<Vec<Block>> = Vec::new();
         let block = |i: usize, p: usize, stride: usize| {
-            if self.bottleneck { Block::bottleneck(i, p, stride, self.groups, self.width_per_group, device) } else { Block::basic(i, p, stride, device) }
+            if self.bottleneck { Block::bottleneck(i, p, stride, self.groups, self.width_per_group, self.se, device) } else { Block::basic(i, p, stride, device) }
         };
         for (s, (&n, &p)) in self.layers.iter().zip(&planes).enumerate() {
             let stride = if s == 0 { 1 } else { 2 };
@@ -241,5 +253,14 @@ pub(crate) const VARIANTS: &[Variant] = &[
         reference_params: 88_791_336,
         reference_gmacs: 16.414,
         build: |c, d| Backbone::ResNet(resnext101_32x8d(c).init(d)),
+    },
+    Variant {
+        name: "seresnet50",
+        family: "resnet",
+        paper: "Hu et al. 2018, arXiv:1709.01507",
+        default_size: 224,
+        reference_params: 28_088_024,
+        reference_gmacs: 4.11,
+        build: |c, d| Backbone::ResNet(resnet50(c).with_se(true).init(d)),
     },
 ];
