@@ -18,9 +18,11 @@ pub mod checkpoint;
 mod head;
 pub mod layers;
 mod model;
+pub mod names;
 mod onnx_ops;
 mod ops;
 mod registry;
+pub mod weights;
 
 pub use burn_ops::BurnOps;
 pub use head::ClassifierHead;
