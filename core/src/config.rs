@@ -26,6 +26,11 @@ pub struct ModelConfig {
     /// Dropout probability before the classifier.
     #[serde(default)]
     pub dropout: f64,
+    /// SHA-256 of a reference state dict (torchvision / timm, `.safetensors` or `.pth`) to start
+    /// from; the file itself is machine-local (`cxr-train run --weights FILE`) and must match.
+    /// Absent: random initialisation (and absent from the hash, so older run ids stand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
 }
 
 /// The data section (names only; roots are machine-local).
@@ -218,6 +223,11 @@ impl RawConfig {
         }
         if !(16..=4096).contains(&self.model.image_size) {
             return inv(format!("model.image_size must be in 16..=4096, got {}", self.model.image_size));
+        }
+        if let Some(h) = &self.model.pretrained
+            && !(h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        {
+            return inv(format!("model.pretrained must be the weight file's SHA-256 (64 lowercase hex digits), got {h:?}"));
         }
         if !(0.0..1.0).contains(&self.model.dropout) {
             return inv(format!("model.dropout must be in [0, 1), got {}", self.model.dropout));

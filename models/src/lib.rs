@@ -29,4 +29,4 @@ pub use head::ClassifierHead;
 pub use model::{Backbone, Family, FeatureInfo, Model, Outputs};
 pub use onnx_ops::OnnxOps;
 pub use ops::{Act, Ops};
-pub use registry::{UnknownArch, Variant, build, check_arch, variants};
+pub use registry::{UnknownArch, Variant, build, check_arch, trainable_params, variants};

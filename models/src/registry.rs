@@ -63,22 +63,10 @@ pub fn build(name: &str, num_classes: usize, in_chans: usize, dropout: f64, devi
     Ok(Model { backbone, head })
 }
 
-#[cfg(test)]
-mod conformance {
-    //! Every registered variant passes the same checks (timm's tests/test_models.py).
-    use super::*;
-    use crate::{BurnOps, OnnxOps};
-    use burn::tensor::Distribution;
-
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}");
-        for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= 1e-4 + 1e-4 * y.abs(), "{what}: {x} vs {y}");
-        }
-    }
-
-    /// Trainable parameters, as PyTorch's `parameters()` counts them (Burn's `num_params` also
-    /// counts BatchNorm running statistics, which PyTorch keeps as buffers).
+/// Trainable parameters, as PyTorch's `parameters()` counts them (Burn's `num_params` also
+/// counts BatchNorm running statistics, which PyTorch keeps as buffers).
+#[must_use]
+pub fn trainable_params(model: &Model) -> usize {
     struct Trainable {
         path: Vec<String>,
         count: usize,
@@ -96,6 +84,24 @@ mod conformance {
             }
         }
     }
+    let mut t = Trainable { path: Vec::new(), count: 0 };
+    burn::module::Module::visit(model, &mut t);
+    t.count
+}
+
+#[cfg(test)]
+mod conformance {
+    //! Every registered variant passes the same checks (timm's tests/test_models.py).
+    use super::*;
+    use crate::{BurnOps, OnnxOps};
+    use burn::tensor::Distribution;
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-4 + 1e-4 * y.abs(), "{what}: {x} vs {y}");
+        }
+    }
 
     fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().expect("f32")
@@ -109,9 +115,7 @@ mod conformance {
         let device = Device::flex();
         for v in variants() {
             let reference = build(v.name, 1000, 3, 0.0, &device).expect("build");
-            let mut t = Trainable { path: Vec::new(), count: 0 };
-            reference.visit(&mut t);
-            assert_eq!(t.count, v.reference_params, "{}: trainable parameter count differs from the reference", v.name);
+            assert_eq!(trainable_params(&reference), v.reference_params, "{}: trainable parameter count differs from the reference", v.name);
             drop(reference);
             let model = build(v.name, 9, 1, 0.0, &device).expect("build");
             let info = model.backbone.info();

@@ -157,9 +157,11 @@ impl ModuleMapper for Apply {
         let path = self.stack.join(".");
         match self.values.remove(&path) {
             Some((shape, v)) => {
-                let device = param.val().device();
-                let t = Tensor::<D>::from_data(TensorData::new(v, shape), &device);
-                Param::initialized(param.id, t)
+                // The parameter's own device and autodiff setting; a lazily initialised one is
+                // never drawn.
+                let t = Tensor::<D>::from_data(TensorData::new(v, shape), &param.lazy_device());
+                let id = param.id;
+                param.transform_for_load(t, id)
             }
             None => param,
         }

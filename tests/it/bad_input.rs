@@ -116,3 +116,71 @@ fn walk_first_jpg(dir: &Path) -> PathBuf {
     }
     panic!("no frontal jpg under {}", dir.display());
 }
+
+/// A torchvision-named state dict (`.safetensors`) for `arch` with 3 channels and 1000 classes.
+fn reference_weights(path: &Path, arch: &str) {
+    let model = cxr_models::build(arch, 1000, 3, 0.0, &burn::prelude::Device::flex()).expect("build");
+    let mut header = serde_json::Map::new();
+    let mut data: Vec<u8> = Vec::new();
+    for n in cxr_models::names::torch_names(&model) {
+        let shape = n.torch_shape();
+        let numel: usize = shape.iter().product();
+        let start = data.len();
+        let var = n.torch.ends_with("running_var");
+        data.extend((0..numel).flat_map(|i| if var { 1.0f32 } else { 0.01 * (i as f32 * 0.37).sin() }.to_le_bytes()));
+        header.insert(n.torch, serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
+    }
+    let h = serde_json::to_vec(&header).expect("json");
+    let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(h);
+    bytes.extend(data);
+    fs_err::write(path, bytes).expect("write");
+}
+
+#[test]
+fn training_from_reference_weights() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tiny_phantom(&tmp.path().join("p"));
+    let runs = tmp.path().join("runs");
+    let weights = tmp.path().join("resnet18-imagenet.safetensors");
+    reference_weights(&weights, "resnet18");
+    let sha = sha256_hex(&fs_err::read(&weights).expect("read"));
+
+    // `cxr-train weights` checks the file and prints the SHA-256 the config needs.
+    let o = run("cxr-train", &["weights", "--arch", "resnet18", "--file", s(&weights)]);
+    ok(&o, "weights");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), sha);
+    assert!(stderr(&o).contains("100 tensors load into resnet18") && stderr(&o).contains("conv1.weight summed to one channel"), "{}", stderr(&o));
+    let o = run("cxr-train", &["weights", "--arch", "densenet121", "--file", s(&weights)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("resnet18-imagenet.safetensors") && stderr(&o).contains("unknown keys") && stderr(&o).contains("missing keys"), "{}", stderr(&o));
+
+    // Weights the config does not name, a config naming weights not given, a file that is not
+    // the one named: refused before training, the file or config named.
+    let split = "[data]\nval_fraction = 0.5\n";
+    let plain = write_config(tmp.path(), "resnet18", split);
+    let o = run("cxr-train", &["run", "--config", s(&plain), "--train-root", s(&root), "--runs-dir", s(&runs), "--weights", s(&weights)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("has no model.pretrained"), "{}", stderr(&o));
+    let named = write_config(tmp.path(), "resnet18", split);
+    let text = fs_err::read_to_string(&named).expect("cfg").replace("image_size = 32\n", &format!("image_size = 32\npretrained = \"{sha}\"\n"));
+    fs_err::write(&named, text).expect("write");
+    let o = run("cxr-train", &["run", "--config", s(&named), "--train-root", s(&root), "--runs-dir", s(&runs)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&sha) && stderr(&o).contains("--weights"), "{}", stderr(&o));
+    let other = tmp.path().join("other.safetensors");
+    reference_weights(&other, "resnet34");
+    let o = run("cxr-train", &["run", "--config", s(&named), "--train-root", s(&root), "--runs-dir", s(&runs), "--weights", s(&other)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("other.safetensors: SHA-256") && stderr(&o).contains("does not match"), "{}", stderr(&o));
+
+    // The named file: training starts from it and says so.
+    let o = run("cxr-train", &["run", "--config", s(&named), "--train-root", s(&root), "--runs-dir", s(&runs), "--weights", s(&weights)]);
+    ok(&o, "train from weights");
+    let run_dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let report: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(run_dir.join("pretrained.json")).expect("pretrained.json")).expect("json");
+    assert_eq!(report["sha256"], sha);
+    assert_eq!(report["tensors_loaded"], 100);
+    assert_eq!(report["classifier_replaced"], serde_json::json!(["fc.bias", "fc.weight"]));
+    assert_eq!(report["stem_summed_to_one_channel"], "conv1.weight");
+}

@@ -28,9 +28,37 @@ enum Command {
         /// Where run directories are created.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        /// Reference weights (torchvision / timm state dict, .safetensors or .pth) whose SHA-256
+        /// the config gives as model.pretrained.
+        #[arg(long)]
+        weights: Option<PathBuf>,
     },
-    /// List the registered architectures.
-    Models,
+    /// Check that a reference state dict (torchvision / timm, .safetensors or .pth) loads into an
+    /// architecture, and print the SHA-256 to put in the config as model.pretrained.
+    Weights {
+        /// Architecture.
+        #[arg(long)]
+        arch: String,
+        /// The weight file.
+        #[arg(long)]
+        file: PathBuf,
+        /// Input channels of the run (1: the stem's RGB weights are summed).
+        #[arg(long, default_value_t = 1)]
+        in_chans: usize,
+    },
+    /// List the registered architectures with their trainable parameter counts, counted from
+    /// the built module.
+    Models {
+        /// Classifier outputs the count assumes.
+        #[arg(long, default_value_t = 9)]
+        num_classes: usize,
+        /// Input channels the count assumes.
+        #[arg(long, default_value_t = 1)]
+        in_chans: usize,
+        /// A JSON list of {"name", "params", "family", "default_input"} on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,14 +67,59 @@ fn main() -> ExitCode {
     ).init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Models => {
-            for v in cxr_models::variants() {
-                println!("{}\t{}\t{}\t{}", v.name, v.family, v.default_size, v.paper);
+        Command::Models { num_classes, in_chans, json } => {
+            if num_classes == 0 || !matches!(in_chans, 1 | 3) {
+                eprintln!("error: --num-classes must be at least 1 and --in-chans 1 or 3");
+                return ExitCode::from(2);
+            }
+            let device = burn::prelude::Device::flex();
+            let rows: Vec<serde_json::Value> = cxr_models::variants()
+                .iter()
+                .map(|v| {
+                    let params = cxr_models::build(v.name, num_classes, in_chans, 0.0, &device).map_or(0, |m| cxr_models::trainable_params(&m));
+                    serde_json::json!({"name": v.name, "params": params, "family": v.family, "default_input": [in_chans, v.default_size, v.default_size]})
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for (r, v) in rows.iter().zip(cxr_models::variants()) {
+                    println!("{}\t{}\t{}\t{}\t{}", v.name, v.family, r["params"], v.default_size, v.paper);
+                }
             }
             ExitCode::SUCCESS
         }
-        Command::Run { config, train_root, runs_dir } => {
-            match train(&config, &MachineSettings { train_root, runs_dir }) {
+        Command::Weights { arch, file, in_chans } => {
+            let device = burn::prelude::Device::flex();
+            let model = match cxr_models::build(&arch, 9, in_chans, 0.0, &device) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match cxr_models::weights::load_file(model, &arch, &file, &cxr_models::weights::LoadOptions { replace_head: true }) {
+                Ok((_, report)) => {
+                    use sha2::Digest;
+                    let sha = fs_err::read(&file).map(|b| format!("{:x}", sha2::Sha256::digest(&b))).unwrap_or_default();
+                    eprintln!(
+                        "{}: {} tensors load into {arch}; classifier replaced ({} keys); stem {}",
+                        file.display(),
+                        report.loaded,
+                        report.replaced_head.len(),
+                        report.adapted_stem.map_or_else(|| "kept".to_string(), |s| format!("{s} summed to one channel"))
+                    );
+                    println!("{sha}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Run { config, train_root, runs_dir, weights } => {
+            match train(&config, &MachineSettings { train_root, runs_dir, weights }) {
                 Ok(o) => {
                     eprintln!(
                         "run {} {} (best epoch {}, val macro-AUROC {})",

@@ -24,6 +24,8 @@ pub struct MachineSettings {
     pub train_root: PathBuf,
     /// Where run directories go.
     pub runs_dir: PathBuf,
+    /// The reference weights file `model.pretrained` names by SHA-256.
+    pub weights: Option<PathBuf>,
 }
 
 /// What `train` did.
@@ -108,6 +110,41 @@ fn save_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     Ok(blake3::hash(bytes).to_hex().to_string())
 }
 
+/// Load the reference weights the config names (by SHA-256) from the file given on this
+/// machine: classifier replaced by the label head, stem summed to one channel where the run is
+/// grayscale. The load report goes to `pretrained.json`.
+fn start_from_weights(model: cxr_models::Model, run: &cxr_core::ResolvedRun, machine: &MachineSettings, config_path: &Path, dir: &RunDir) -> anyhow::Result<cxr_models::Model> {
+    match (&run.model.pretrained, &machine.weights) {
+        (None, None) => Ok(model),
+        (None, Some(path)) => bail!(
+            "--weights {} was given but {} has no model.pretrained; add model.pretrained = \"<SHA-256 of the file>\" so the run id records which weights it started from",
+            path.display(),
+            config_path.display()
+        ),
+        (Some(want), None) => bail!("{}: model.pretrained names weights with SHA-256 {want}; give the file with --weights", config_path.display()),
+        (Some(want), Some(path)) => {
+            use sha2::Digest;
+            let bytes = fs_err::read(path)?;
+            let got = format!("{:x}", sha2::Sha256::digest(&bytes));
+            drop(bytes);
+            if &got != want {
+                bail!("{}: SHA-256 {got} does not match model.pretrained {want} in {}", path.display(), config_path.display());
+            }
+            let (model, report) = cxr_models::weights::load_file(model, &run.model.arch, path, &cxr_models::weights::LoadOptions { replace_head: true })?;
+            tracing::info!("loaded {} tensors from {} (classifier replaced: {} keys; stem adapted: {})", report.loaded, path.display(), report.replaced_head.len(), report.adapted_stem.as_deref().unwrap_or("no"));
+            write_json_atomic(
+                &dir.file("pretrained.json"),
+                &serde_json::json!({
+                    "sha256": got, "file_name": path.file_name().map(|n| n.to_string_lossy().to_string()),
+                    "tensors_loaded": report.loaded, "classifier_replaced": report.replaced_head,
+                    "stem_summed_to_one_channel": report.adapted_stem, "ignored_buffers": report.ignored,
+                }),
+            )?;
+            Ok(model)
+        }
+    }
+}
+
 /// Train (or resume, or report an already finished run).
 ///
 /// # Errors
@@ -152,6 +189,9 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
     device.seed(run.train.seed);
     let (c, s, k) = (run.preprocess.channels as usize, run.preprocess.size as usize, run.labels.len());
     let mut model = build(&run.model.arch, k, c, run.model.dropout, &device)?;
+    if state.epochs_done == 0 {
+        model = start_from_weights(model, &run, machine, config_path, &dir)?;
+    }
     let mut optim = AdamWConfig::new().with_weight_decay(run.train.weight_decay as f32).init();
     if state.epochs_done > 0 {
         let ed = dir.epoch_dir(state.epochs_done);
