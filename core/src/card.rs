@@ -144,6 +144,23 @@ pub struct ModelCard {
     pub parity: ParityTolerance,
     /// Git commit of the training code, when known.
     pub source_commit: Option<String>,
+    /// Size and cost (absent in cards written before it was counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<Efficiency>,
+}
+
+/// Parameters and multiply-accumulates of the exported graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Efficiency {
+    /// Trainable parameters (PyTorch's `parameters()` count: BatchNorm running statistics
+    /// excluded).
+    pub params: u64,
+    /// Multiply-accumulates (one multiply-add = 1, as torchvision, timm and fvcore count) of
+    /// convolutions and matrix products on the path to `logits`, for one image of `input`.
+    pub macs: u64,
+    /// `[C, H, W]` the MACs are counted at (the card's input).
+    pub input: [u32; 3],
 }
 
 /// A card the evaluator must refuse.

@@ -196,6 +196,40 @@ pub(crate) struct ModelOnly {
     pub(crate) model: ModelArgs,
 }
 
+/// `cxr-eval info MODEL.onnx`.
+#[derive(Args, Clone)]
+pub(crate) struct InfoArgs {
+    /// The ONNX model (its hash is checked against MODEL.sha256 or --expect-sha256).
+    #[arg(value_name = "MODEL")]
+    pub(crate) path: Option<PathBuf>,
+    /// The model, as the other commands take it.
+    #[arg(long = "model", conflicts_with = "path")]
+    pub(crate) model_flag: Option<PathBuf>,
+    /// Expected SHA-256 of the model file.
+    #[arg(long)]
+    pub(crate) expect_sha256: Option<String>,
+    /// ONNX Runtime library.
+    #[arg(long)]
+    pub(crate) ort_lib: Option<PathBuf>,
+}
+
+impl InfoArgs {
+    /// The CPU model arguments for this file.
+    pub(crate) fn model_args(&self) -> Option<ModelArgs> {
+        Some(ModelArgs {
+            model: self.path.clone().or_else(|| self.model_flag.clone())?,
+            expect_sha256: self.expect_sha256.clone(),
+            ort_lib: self.ort_lib.clone(),
+            ep: Provider::Cpu,
+            ep_fallback: false,
+            device_id: 0,
+            trt_fp16: false,
+            trt_engine_cache: None,
+            threads: 1,
+        })
+    }
+}
+
 #[derive(Args, Clone)]
 pub(crate) struct ParityArgs {
     #[command(flatten)]
@@ -237,7 +271,7 @@ pub(crate) enum Command {
     /// Compare an execution provider's outputs with the CPU provider's (max difference).
     Parity(ParityArgs),
     /// Print the model card and interface as JSON.
-    Info(ModelOnly),
+    Info(InfoArgs),
     /// Tables across models: architecture × dataset macro-AUROC and macro gap.
     Tables(TablesArgs),
 }

@@ -261,10 +261,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Info(a) => {
-            let m = open_model(&a.model)?;
+            let Some(args) = a.model_args() else {
+                return Err(Coded { code: 2, message: "info needs a model: cxr-eval info MODEL.onnx".into() }.into());
+            };
+            let m = open_model(&args)?;
             let inputs: Vec<String> = m.session.inputs().iter().map(|i| i.name().to_string()).collect();
             let outputs: Vec<String> = m.session.outputs().iter().map(|o| o.name().to_string()).collect();
             println!("{}", serde_json::to_string_pretty(&json!({ "sha256": m.verified.sha256, "sha256_source": m.verified.sha256_source, "inputs": inputs, "outputs": outputs, "card": m.card }))?);
+            match &m.card.efficiency {
+                Some(e) => eprintln!("{} ({}): {} parameters, {:.3} GMACs at {}×{}×{}", m.card.arch, m.card.run_id, e.params, e.macs as f64 / 1e9, e.input[0], e.input[1], e.input[2]),
+                None => eprintln!("{} ({}): the card records no parameter or MAC count", m.card.arch, m.card.run_id),
+            }
             Ok(())
         }
         Command::Tables(a) => {

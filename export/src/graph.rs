@@ -22,7 +22,19 @@ pub struct FeatureShape {
 /// # Errors
 /// A layer setting the lowering does not support, or serialization failure.
 pub fn to_onnx(model: &Model, card: &ModelCard, feat: FeatureShape) -> Result<Vec<u8>, GraphError> {
-    let mut o = OnnxOps::new();
+    record(model, card, feat, OnnxOps::new())
+}
+
+/// [`to_onnx`] with re-parameterizable blocks in their training form (what published MAC
+/// figures count for RepVGG); never written as the model.
+///
+/// # Errors
+/// As [`to_onnx`].
+pub fn to_onnx_training_form(model: &Model, card: &ModelCard, feat: FeatureShape) -> Result<Vec<u8>, GraphError> {
+    record(model, card, feat, OnnxOps::training_form())
+}
+
+fn record(model: &Model, card: &ModelCard, feat: FeatureShape, mut o: OnnxOps) -> Result<Vec<u8>, GraphError> {
     let out = model.run_all(&mut o, card.outputs.input.clone());
     let mut g = o.finish()?;
     let c = &card.outputs;

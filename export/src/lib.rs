@@ -9,6 +9,7 @@
 
 pub mod adopt;
 pub mod graph;
+pub mod macs;
 pub mod parity;
 pub mod perturb;
 pub mod pipeline;

@@ -19,6 +19,9 @@ pub struct OnnxOps {
     error: Option<GraphError>,
     /// Integer constants (axes, slice bounds, pads) shared by value.
     int_consts: std::collections::HashMap<Vec<i64>, String>,
+    /// Record re-parameterizable blocks in their training form (for counting what the published
+    /// figures count) instead of the deploy form the exporter writes.
+    training_form: bool,
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
@@ -36,6 +39,13 @@ impl OnnxOps {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recorder that keeps re-parameterizable blocks (RepVGG) in their multi-branch training
+    /// form.
+    #[must_use]
+    pub fn training_form() -> Self {
+        Self { training_form: true, ..Self::default() }
     }
 
     /// The builder, or the first error met while recording.
@@ -124,7 +134,7 @@ impl Ops for OnnxOps {
     type V = String;
 
     fn deploy(&self) -> bool {
-        true
+        !self.training_form
     }
 
     fn scope<R>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> R) -> R {

@@ -10,4 +10,4 @@
 mod builder;
 
 pub use builder::{Attr, GraphBuilder, GraphError, IR_VERSION, OPSET};
-pub use onnx_ir::{Message, ModelProto};
+pub use onnx_ir::{Message, ModelProto, NodeProto, TensorProto};

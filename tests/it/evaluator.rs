@@ -335,3 +335,21 @@ fn bad_models_and_empty_datasets_are_clear_errors() {
     assert_eq!(labels.iter().filter(|l| l["covered"] == true).count(), 1);
     assert_eq!(doc["datasets"][0]["macro_auroc"], "undefined");
 }
+
+/// `cxr-eval info` prints the card with the exporter's parameter and MAC counts.
+#[test]
+fn info_prints_the_card_with_its_cost() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (model, _) = tiny_model(tmp.path());
+    let o = run("cxr-eval", &["info", s(&model)]);
+    ok(&o, "info");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let eff = &v["card"]["efficiency"];
+    assert_eq!(eff["params"], 11_174_857 - 512 * 9 - 9 + 512 * 9 + 9, "resnet18, 1 channel, 9 labels");
+    assert_eq!(eff["input"], serde_json::json!([1, 32, 32]));
+    // resnet18 at 224 is 1.814 GMACs (1.8 with a 1-channel stem); at 32 px it scales by (32/224)²
+    // up to the stride rounding of the 1×1 final map.
+    let macs = eff["macs"].as_f64().expect("macs");
+    assert!(macs > 1.7e9 * (32.0f64 / 224.0).powi(2) && macs < 1.9e9 * (32.0f64 / 224.0).powi(2) * 1.5, "{macs}");
+    assert!(stderr(&o).contains("resnet18") && stderr(&o).contains("GMACs at 1×32×32"), "{}", stderr(&o));
+}

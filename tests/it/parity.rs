@@ -166,6 +166,9 @@ fn every_registered_variant_passes_the_gate_and_the_onnx_checker() {
         let outputs = if card.outputs.cam_support == cxr_core::CamSupport::Unsupported { 4 } else { 5 };
         assert!(report.passed && report.outputs.len() == outputs, "{}: {report:?}", v.name);
         assert_eq!(report.batch_sizes, vec![1, 3], "the gate must exercise the dynamic batch axis");
+        let eff = card.efficiency.as_ref().expect("the card records params and MACs");
+        assert_eq!(eff.params, cxr_models::trainable_params(&model) as u64, "{}", v.name);
+        assert!(eff.macs > 0 && eff.input == [1, 64, 64], "{}: {eff:?}", v.name);
         onnx_checker(&bytes);
     }
 }
@@ -183,4 +186,31 @@ fn the_gate_fails_when_onnx_and_burn_disagree() {
     let report = cxr_export::parity::check(&b, &mut session, &card, cxr_export::pipeline::TOLERANCE, &[2], 3).expect("check");
     assert!(!report.passed, "a graph of other weights must fail the gate");
     assert!(report.outputs.iter().any(|o| o.violations > 0));
+}
+
+/// The exporter's MAC count at each variant's reference input (3 channels, 1000 classes) is
+/// within 2% of the published figure (methods.md §6). RepVGG's figure is its multi-branch
+/// training form; the exported deploy form is cheaper by exactly the folded branches.
+#[test]
+fn macs_match_the_published_figures() {
+    use cxr_export::graph::{FeatureShape, to_onnx, to_onnx_training_form};
+    let d = Device::flex();
+    let mut report = Vec::new();
+    for v in variants() {
+        let model = build(v.name, 1000, 3, 0.0, &d).expect("build");
+        let mut card = card_for(v.name, v.default_size, 0.0);
+        card.preprocess.channels = 3;
+        let feat = FeatureShape { channels: model.backbone.info().num_features, height: 1, width: 1 };
+        let s = i64::from(v.default_size);
+        let bytes = to_onnx_training_form(&model, &card, feat).expect("graph");
+        let macs = cxr_export::macs::count(&bytes, "logits", [3, s, s]).expect("count") as f64 / 1e9;
+        let rel = (macs - v.reference_gmacs).abs() / v.reference_gmacs;
+        report.push(format!("{} {macs:.3} vs {:.3} ({:+.2}%)", v.name, v.reference_gmacs, 100.0 * (macs - v.reference_gmacs) / v.reference_gmacs));
+        assert!(rel <= 0.02, "{}: {macs:.4} GMACs at {} vs published {}", v.name, v.default_size, v.reference_gmacs);
+        if v.name == "repvgg_b0" {
+            let deploy = cxr_export::macs::count(&to_onnx(&model, &card, feat).expect("graph"), "logits", [3, s, s]).expect("count") as f64 / 1e9;
+            assert!(deploy < macs * 0.95 && deploy > macs * 0.85, "deploy form {deploy} vs training form {macs}");
+        }
+    }
+    eprintln!("{}", report.join("\n"));
 }
