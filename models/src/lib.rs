@@ -29,4 +29,4 @@ pub use head::ClassifierHead;
 pub use model::{Backbone, Family, FeatureInfo, Model, Outputs};
 pub use onnx_ops::OnnxOps;
 pub use ops::{Act, Ops};
-pub use registry::{UnknownArch, Variant, build, check_arch, trainable_params, variants};
+pub use registry::{InputSizeError, UnknownArch, Variant, build, check_arch, check_input_size, trainable_params, variants};

@@ -25,6 +25,47 @@ pub struct Variant {
     pub build: fn(in_chans: usize, device: &Device) -> Backbone,
 }
 
+impl Variant {
+    /// The smallest input side the architecture takes (every stage keeps at least one pixel).
+    #[must_use]
+    pub fn min_size(&self) -> u32 {
+        32
+    }
+
+    /// Input sides must be a multiple of this (TResNet's space-to-depth stem folds 4×4 blocks).
+    #[must_use]
+    pub fn size_multiple(&self) -> u32 {
+        if self.family == "tresnet" { 4 } else { 1 }
+    }
+}
+
+/// An input size an architecture cannot take.
+#[derive(Debug, thiserror::Error)]
+#[error("{arch} cannot take {size}×{size} inputs: {why}")]
+pub struct InputSizeError {
+    /// Architecture.
+    pub arch: String,
+    /// Requested side.
+    pub size: u32,
+    /// The rule broken.
+    pub why: String,
+}
+
+/// Check an input side against an architecture, before anything is built.
+///
+/// # Errors
+/// [`UnknownArch`] (boxed) or [`InputSizeError`].
+pub fn check_input_size(arch: &str, size: u32) -> Result<(), InputSizeError> {
+    let v = check_arch(arch).map_err(|e| InputSizeError { arch: arch.to_string(), size, why: e.to_string() })?;
+    if size < v.min_size() {
+        return Err(InputSizeError { arch: arch.to_string(), size, why: format!("the smallest side it takes is {} px", v.min_size()) });
+    }
+    if size % v.size_multiple() != 0 {
+        return Err(InputSizeError { arch: arch.to_string(), size, why: format!("the side must be a multiple of {} (its space-to-depth stem)", v.size_multiple()) });
+    }
+    Ok(())
+}
+
 /// One line per family: each family file lists its variants.
 const FAMILIES: &[&[Variant]] = &[resnet::VARIANTS, densenet::VARIANTS, efficientnet::VARIANTS, mobilenetv3::VARIANTS, convnext::VARIANTS, regnet::VARIANTS, repvgg::VARIANTS, xception::VARIANTS, dpn::VARIANTS, tresnet::VARIANTS];
 
@@ -148,6 +189,15 @@ mod conformance {
             let mut rec = OnnxOps::new();
             let _ = model.run_all(&mut rec, "image".to_string());
             rec.finish().unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            // The smallest input it declares runs, and so does an odd size that fits its rules.
+            let min = v.min_size() as usize;
+            let odd = (min + 5).next_multiple_of(v.size_multiple() as usize);
+            for side in [min, odd] {
+                let y = model.forward(Tensor::random([1, 1, side, side], Distribution::Default, &device));
+                assert_eq!(y.dims(), [1, 9], "{} at {side}", v.name);
+                assert!(vals(y).iter().all(|a| a.is_finite()), "{} at {side}", v.name);
+            }
+            assert!(check_input_size(v.name, v.min_size() - 1).is_err());
             // Three-channel input and another label count build too.
             let m3 = build(v.name, 4, 3, 0.1, &device).expect("build rgb");
             assert_eq!(m3.forward(Tensor::random([1, 3, 64, 64], Distribution::Default, &device)).dims(), [1, 4]);

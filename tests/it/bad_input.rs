@@ -38,6 +38,13 @@ fn training_inputs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("\"resnet19\"") && stderr(&o).contains("Valid options: resnet18"), "{}", stderr(&o));
 
+    // An input size the architecture cannot take: a usage error naming the config field.
+    let cfg = write_config(tmp.path(), "tresnet_m", "").to_path_buf();
+    fs_err::write(&cfg, fs_err::read_to_string(&cfg).expect("cfg").replace("image_size = 32", "image_size = 34")).expect("write");
+    let o = run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cfg.toml: model.image_size") && stderr(&o).contains("tresnet_m cannot take 34×34 inputs: the side must be a multiple of 4"), "{}", stderr(&o));
+
     // Unknown config key: rejected with the key named.
     let cfg = write_config(tmp.path(), "resnet18", "learning_rate = 0.1\n");
     let o = run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)]);

@@ -133,7 +133,7 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("error: {e:#}");
-                    let usage = e.chain().any(|c| c.downcast_ref::<cxr_core::ConfigError>().is_some() || c.downcast_ref::<cxr_models::UnknownArch>().is_some());
+                    let usage = e.chain().any(|c| c.downcast_ref::<cxr_core::ConfigError>().is_some() || c.downcast_ref::<cxr_models::UnknownArch>().is_some() || c.downcast_ref::<cxr_models::InputSizeError>().is_some());
                     ExitCode::from(if usage { 2 } else { 1 })
                 }
             }

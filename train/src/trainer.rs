@@ -154,6 +154,7 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
     let config_text = fs_err::read_to_string(config_path)?;
     let full = open_dataset(raw.data.train, &machine.train_root, DatasetSplit::Train, &ReadOptions { frontal_only: raw.data.frontal_only, locate_images: true, ..ReadOptions::default() })?;
     let run = raw.resolve(|a| check_arch(a).map(|_| ()).map_err(|e| e.to_string()), &full.manifest_hash())?;
+    cxr_models::check_input_size(&run.model.arch, run.model.image_size).with_context(|| format!("{}: model.image_size", config_path.display()))?;
     let run_id = run.run_id().0;
     let (dir, status) = RunDir::open(&machine.runs_dir, &run, &config_text)?;
     let mut state = match status {
