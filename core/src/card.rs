@@ -61,6 +61,10 @@ pub struct OutputsContract {
     pub cam: String,
     /// D.
     pub num_features: usize,
+    /// Whether `embedding` and `features` exist (false for adopted models, which only promise
+    /// `logits` and `probabilities`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub features_available: bool,
     /// Width of `embedding` where it differs from D (a head with layers before the classifier).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding_dim: Option<usize>,
@@ -68,6 +72,15 @@ pub struct OutputsContract {
     pub feature_reduction: usize,
     /// What `cam` means.
     pub cam_support: CamSupport,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl OutputsContract {
@@ -82,6 +95,7 @@ impl OutputsContract {
             features: "features".into(),
             cam: "cam".into(),
             num_features,
+            features_available: true,
             embedding_dim: None,
             feature_reduction,
             cam_support,
@@ -147,6 +161,28 @@ pub struct ModelCard {
     /// Size and cost (absent in cards written before it was counted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<Efficiency>,
+    /// Where a model not trained and exported here came from (`cxr-export adopt`); absent for
+    /// native exports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// A third-party model brought under the card contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    /// `adopted`.
+    pub kind: String,
+    /// SHA-256 of the file as it was given.
+    pub original_sha256: String,
+    /// Its file name.
+    pub original_file: String,
+    /// The graph output that was wrapped, and the columns taken from it (in label order).
+    pub original_output: String,
+    /// Column of `original_output` per label.
+    pub columns: Vec<usize>,
+    /// What that output was declared to be: `logits` or `sigmoid` (probabilities).
+    pub activation: String,
 }
 
 /// Parameters and multiply-accumulates of the exported graph.

@@ -17,7 +17,7 @@ mod preprocess;
 mod source;
 
 pub use card::{
-    CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, CardError, Efficiency, ExporterInfo, ModelCard, OperatingPoint,
+    CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, CardError, Efficiency, ExporterInfo, ModelCard, OperatingPoint, Origin,
     OutputsContract, ParityTolerance,
 };
 pub use config::{

@@ -141,7 +141,10 @@ pub fn open(model: &Path, expect: Option<&str>, ort_lib: Option<&Path>, ep: &EpO
     if !session.inputs().iter().any(|i| i.name() == c.input) {
         return Err(card_err(format!("the graph has no input {:?} as the card promises", c.input)).into());
     }
-    let mut needed = vec![&c.logits, &c.probabilities, &c.embedding, &c.features];
+    let mut needed = vec![&c.logits, &c.probabilities];
+    if c.features_available {
+        needed.extend([&c.embedding, &c.features]);
+    }
     if c.cam_support != CamSupport::Unsupported {
         needed.push(&c.cam);
     }

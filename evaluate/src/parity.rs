@@ -45,7 +45,10 @@ pub fn parity(model: &Path, expect: Option<&str>, ort_lib: Option<&Path>, ep: &E
     let card = cpu.card.clone();
     let (ch, s) = (card.preprocess.channels as usize, card.preprocess.size as usize);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let outputs = [card.outputs.probabilities.clone(), card.outputs.logits.clone(), card.outputs.embedding.clone()];
+    let mut outputs = vec![card.outputs.probabilities.clone(), card.outputs.logits.clone()];
+    if card.outputs.features_available {
+        outputs.push(card.outputs.embedding.clone());
+    }
     let mut worst = vec![0.0f32; outputs.len()];
     for _ in 0..inputs.max(1) {
         let x: Vec<f32> = (0..ch * s * s).map(|_| rng.random_range(-2.0f32..2.0)).collect();

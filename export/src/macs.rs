@@ -227,6 +227,14 @@ pub fn count(onnx: &[u8], output: &str, input_chw: [i64; 3]) -> Result<u64, Macs
                 }
                 o
             }
+            "Gather" => {
+                let idx = input(1)?;
+                let a = axis(attr_int(n, "axis", 0), x.len());
+                let mut o = x[..a].to_vec();
+                o.extend(idx);
+                o.extend(&x[a + 1..]);
+                o
+            }
             "SpaceToDepth" => {
                 let b = attr_int(n, "blocksize", 1);
                 vec![x[0], x[1] * b * b, x[2] / b, x[3] / b]

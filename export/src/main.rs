@@ -29,19 +29,35 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
-    /// Adopt an ONNX file exported elsewhere: check it against a model card in ONNX Runtime,
-    /// stamp the card into its metadata, and write it with its SHA-256.
+    /// Adopt a classifier exported elsewhere (e.g. torchvision): check its input, output and
+    /// repeatability in ONNX Runtime, wrap it into the logits/probabilities contract with a card,
+    /// and write it with its SHA-256.
     Adopt(AdoptArgs),
 }
 
 #[derive(clap::Args)]
 struct AdoptArgs {
-    /// The ONNX file.
+    /// The ONNX classifier (one NCHW float input with a dynamic batch axis, an [N, K] output).
+    model: PathBuf,
+    /// The preprocessing it expects: size=S,channels=C,mean=M,std=D[,filter=bilinear|nearest].
     #[arg(long)]
-    onnx: PathBuf,
-    /// Its model card (JSON, the cxr card schema).
+    preprocess: String,
+    /// Output columns as findings: `Cardiomegaly,Edema` (in column order) or
+    /// `2=Cardiomegaly,7=Edema` (picked from a wider output).
     #[arg(long)]
-    card: PathBuf,
+    labels: String,
+    /// What the output holds: logits or sigmoid (softmax is refused).
+    #[arg(long, default_value = "logits")]
+    activation: String,
+    /// The output to adopt, when the graph has several.
+    #[arg(long)]
+    output: Option<String>,
+    /// Frozen thresholds, a JSON list of {"finding", "threshold"}; without it F1 is undefined.
+    #[arg(long)]
+    operating_points: Option<PathBuf>,
+    /// Architecture name recorded in the card.
+    #[arg(long, default_value = "adopted")]
+    arch: String,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -68,7 +84,22 @@ fn main() -> ExitCode {
             eprintln!("{} {} (sha256 {})", if e.already_done { "already exported:" } else { "exported" }, e.model.display(), e.sha256);
             println!("{}", e.model.display());
         }),
-        Command::Adopt(a) => cxr_export::adopt::adopt(&a.onnx, &a.card, &a.out, a.ort_lib.as_deref()).map(|p| println!("{}", p.display())),
+        Command::Adopt(a) => {
+            use cxr_export::adopt::{Activation, AdoptOptions, adopt, parse_labels, parse_preprocess};
+            let parsed = (parse_preprocess(&a.preprocess), parse_labels(&a.labels), Activation::parse(&a.activation));
+            match parsed {
+                (Ok(preprocess), Ok(labels), Ok(activation)) => {
+                    let opts = AdoptOptions { preprocess, labels, activation, output: a.output, operating_points: a.operating_points, arch: a.arch, ort_lib: a.ort_lib };
+                    adopt(&a.model, &a.out, &opts).map(|p| println!("{}", p.display()))
+                }
+                (p, l, act) => {
+                    for e in [p.err(), l.err(), act.err()].into_iter().flatten() {
+                        eprintln!("error: {e}");
+                    }
+                    return ExitCode::from(2);
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -70,6 +70,7 @@ pub fn make_card(run: &ResolvedRun, ops: Vec<OperatingPoint>, weights_blake3: St
         parity: TOLERANCE,
         source_commit,
         efficiency: None,
+        origin: None,
     }
 }
 

@@ -10,4 +10,5 @@
 mod builder;
 
 pub use builder::{Attr, GraphBuilder, GraphError, IR_VERSION, OPSET};
-pub use onnx_ir::{Message, ModelProto, NodeProto, TensorProto};
+pub use onnx_ir::{AttributeProto, AttributeType, Message, ModelProto, NodeProto, TensorProto, ValueInfoProto};
+pub use protobuf::EnumOrUnknown;

@@ -1,6 +1,7 @@
 //! The integration tests, gathered into one binary (every extra binary would link Burn and ONNX
 //! Runtime again).
 
+mod adopt;
 mod bad_data;
 mod bad_input;
 mod boundaries;

@@ -7,6 +7,7 @@
 //! Must not depend on ONNX Runtime, `cxr-onnx` or `cxr-export`: training never touches ONNX.
 
 pub mod batches;
+pub mod bench;
 pub mod loss;
 pub mod provenance;
 pub mod run_dir;

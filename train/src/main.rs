@@ -33,6 +33,25 @@ enum Command {
         #[arg(long)]
         weights: Option<PathBuf>,
     },
+    /// Forward and forward+backward images/s of one architecture on the CPU backend (synthetic
+    /// input, 3 channels); JSON on stdout.
+    Bench {
+        /// Architecture.
+        #[arg(long)]
+        arch: String,
+        /// Input side.
+        #[arg(long, default_value_t = 224)]
+        size: usize,
+        /// Batch size.
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
+        /// Timed iterations per mode (median reported).
+        #[arg(long, default_value_t = 3)]
+        iters: usize,
+        /// Untimed warm-up iterations per mode.
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+    },
     /// Check that a reference state dict (torchvision / timm, .safetensors or .pth) loads into an
     /// architecture, and print the SHA-256 to put in the config as model.pretrained.
     Weights {
@@ -89,6 +108,17 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Bench { arch, size, batch, iters, warmup } => match cxr_train::bench::bench_arch(&arch, size, batch, iters.max(1), warmup) {
+            Ok(b) => {
+                eprintln!("{}: forward {:.2} images/s, forward+backward {:.2} images/s ({}×{}, batch {})", b.arch, b.forward_images_per_s, b.forward_backward_images_per_s, size, size, batch);
+                println!("{}", serde_json::to_string(&b).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Weights { arch, file, in_chans } => {
             let device = burn::prelude::Device::flex();
             let model = match cxr_models::build(&arch, 9, in_chans, 0.0, &device) {
