@@ -52,6 +52,8 @@ pub trait Family {
 macro_rules! zoo {
     ($($(#[$doc:meta])* $variant:ident($ty:ty)),* $(,)?) => {
         /// Every registered backbone family.
+        // One model per process and its fields are handles to tensors: boxing would buy nothing.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Module, Debug)]
         pub enum Backbone {
             $($(#[$doc])* $variant($ty),)*

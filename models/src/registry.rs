@@ -60,7 +60,7 @@ pub fn check_input_size(arch: &str, size: u32) -> Result<(), InputSizeError> {
     if size < v.min_size() {
         return Err(InputSizeError { arch: arch.to_string(), size, why: format!("the smallest side it takes is {} px", v.min_size()) });
     }
-    if size % v.size_multiple() != 0 {
+    if !size.is_multiple_of(v.size_multiple()) {
         return Err(InputSizeError { arch: arch.to_string(), size, why: format!("the side must be a multiple of {} (its space-to-depth stem)", v.size_multiple()) });
     }
     Ok(())
@@ -206,7 +206,7 @@ mod conformance {
 
     #[test]
     fn unknown_names_list_the_valid_ones() {
-        let e = build("resnet19", 9, 1, 0.0, &Device::flex()).err().expect("error").to_string();
+        let e = build("resnet19", 9, 1, 0.0, &Device::flex()).expect_err("error").to_string();
         assert!(e.contains("\"resnet19\"") && e.contains("Valid options: resnet18"), "{e}");
     }
 }

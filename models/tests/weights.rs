@@ -51,7 +51,7 @@ fn a_new_head_leaves_the_classifier_out_and_keeps_the_backbone() {
     assert_eq!(report.replaced_head, vec!["classifier.bias".to_string(), "classifier.weight".to_string()]);
     assert_eq!(m.num_classes(), 9);
     // Without replacing, the 1000-way classifier does not fit a 9-way head: listed as shapes.
-    let e = load_state_dict(build("densenet121", 9, 1, 0.0, &d).expect("build"), "densenet121", sd, "imagenet.pth", &KEEP).err().expect("error");
+    let e = load_state_dict(build("densenet121", 9, 1, 0.0, &d).expect("build"), "densenet121", sd, "imagenet.pth", &KEEP).expect_err("error");
     let msg = e.to_string();
     assert!(msg.contains("imagenet.pth") && msg.contains("2 wrong shapes") && msg.contains("classifier.weight [1000, 1024] (expected [9, 1024])"), "{msg}");
 }
@@ -64,7 +64,7 @@ fn unknown_missing_and_misshapen_keys_are_listed() {
     sd.remove("layer2.0.bn1.running_var");
     sd.insert("layer9.0.conv1.weight".into(), (vec![1], vec![0.0]));
     sd.insert("layer1.0.conv1.weight".into(), (vec![64, 64, 1, 1], vec![0.0; 64 * 64]));
-    let e = load_state_dict(model, "resnet18", sd, "w.safetensors", &KEEP).err().expect("error");
+    let e = load_state_dict(model, "resnet18", sd, "w.safetensors", &KEEP).expect_err("error");
     let WeightsError::Mismatch { unknown, missing, shapes, .. } = &e else { panic!("{e}") };
     assert_eq!(unknown, &vec!["layer9.0.conv1.weight".to_string()]);
     assert_eq!(missing, &vec!["layer2.0.bn1.running_var".to_string()]);
@@ -133,10 +133,10 @@ fn pytorch_checkpoints_are_unwrapped_and_converted() {
     let sd = read_state_dict(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nested_state_dict.pth"))).expect("read");
     assert_eq!(sd["features.denseblock1.denselayer1.norm.1.weight"], (vec![3], vec![1.0, 2.0, 3.0]));
     assert_eq!(sd["conv.weight"], (vec![2, 1, 1, 1], vec![0.5, -1.25]));
-    let missing = read_state_dict(Path::new("/nonexistent/w.pth")).err().expect("error").to_string();
+    let missing = read_state_dict(Path::new("/nonexistent/w.pth")).expect_err("error").to_string();
     assert!(missing.contains("/nonexistent/w.pth") && missing.contains("no such file"), "{missing}");
     let dir = tempfile::tempdir().expect("tmp");
     let odd = dir.path().join("w.onnx");
     std::fs::write(&odd, b"x").expect("write");
-    assert!(read_state_dict(&odd).err().expect("error").to_string().contains("use .safetensors, .pth"));
+    assert!(read_state_dict(&odd).expect_err("error").to_string().contains("use .safetensors, .pth"));
 }
