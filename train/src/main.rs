@@ -51,6 +51,10 @@ enum Command {
         /// Untimed warm-up iterations per mode.
         #[arg(long, default_value_t = 1)]
         warmup: usize,
+        /// Instead, time the forward pass per primitive kind (convolution types, norms,
+        /// activations, …) and print where the time goes.
+        #[arg(long)]
+        profile: bool,
     },
     /// Check that a reference state dict (torchvision / timm, .safetensors or .pth) loads into an
     /// architecture, and print the SHA-256 to put in the config as model.pretrained.
@@ -108,7 +112,20 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Bench { arch, size, batch, iters, warmup } => match cxr_train::bench::bench_arch(&arch, size, batch, iters.max(1), warmup) {
+        Command::Bench { arch, size, batch, iters, profile: true, .. } => match cxr_train::bench::profile_forward(&arch, size, batch, iters) {
+            Ok(rows) => {
+                for r in &rows {
+                    eprintln!("{:<22} {:>5} calls {:>9.4} s {:>6.1}%", r.kind, r.calls, r.seconds, 100.0 * r.share);
+                }
+                println!("{}", serde_json::to_string(&rows).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Bench { arch, size, batch, iters, warmup, .. } => match cxr_train::bench::bench_arch(&arch, size, batch, iters.max(1), warmup) {
             Ok(b) => {
                 eprintln!("{}: forward {:.2} images/s, forward+backward {:.2} images/s ({}×{}, batch {})", b.arch, b.forward_images_per_s, b.forward_backward_images_per_s, size, size, batch);
                 println!("{}", serde_json::to_string(&b).unwrap_or_default());
