@@ -48,7 +48,7 @@ pub struct EfficientNetConfig {
     pub in_chans: usize,
 }
 
-/// MBConv or FusedMBConv: a list of conv-BN(-act) layers, optionally an SE at `se_index`.
+/// MBConv or FusedMBConv: conv-BN(-SiLU) layers, with an SE before the projection (MBConv).
 #[derive(Module, Debug)]
 pub struct MbBlock {
     convs: Vec<ConvBn>,
@@ -123,7 +123,8 @@ impl MbBlock {
                     y = o.scope(&j.to_string(), |o| se.run(o, ("fc1", "fc2"), Act::Silu, Act::Sigmoid, y));
                     j += 1;
                 }
-                let act = (c != last).then_some(Act::Silu).or(if self.convs.len() == 1 { Some(Act::Silu) } else { None });
+                // SiLU after every convolution but the projection; a lone fused convolution has it.
+                let act = (c != last || self.convs.len() == 1).then_some(Act::Silu);
                 y = o.scope(&j.to_string(), |o| conv.run(o, ("0", "1"), act, y));
                 j += 1;
             }
