@@ -14,7 +14,7 @@
 use crate::parity::synthetic_input;
 use anyhow::{Context, bail};
 use cxr_core::{
-    CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, Efficiency, ExporterInfo, Finding, ModelCard, Normalization, OperatingPoint, Origin,
+    CARD_SCHEMA_VERSION, CamSupport, Efficiency, ExporterInfo, Finding, ModelCard, Normalization, OperatingPoint, Origin,
     OutputsContract, ParityTolerance, PreprocessSpec, ResizeFilter, write_atomic,
 };
 use cxr_onnx::{Message, ModelProto, NodeProto, TensorProto};
@@ -290,12 +290,7 @@ pub fn adopt(onnx: &Path, out: &Path, opts: &AdoptOptions) -> anyhow::Result<Pat
         Ok(macs) => card.efficiency = Some(Efficiency { params, macs, input: [spec.channels, spec.size, spec.size] }),
         Err(e) => tracing::warn!("{file}: MACs not counted ({e}); the card records none"),
     }
-    model.metadata_props.retain(|p| p.key != CARD_METADATA_KEY);
-    model.metadata_props.push(Default::default());
-    if let Some(e) = model.metadata_props.last_mut() {
-        e.key = CARD_METADATA_KEY.into();
-        e.value = card.to_json();
-    }
+    crate::graph::set_card(&mut model, &card);
     let bytes = model.write_to_bytes().context("serializing the adopted model")?;
     check_runs(&bytes, &card, &file, opts.ort_lib.as_deref())?;
     fs_err::create_dir_all(out)?;

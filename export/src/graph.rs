@@ -2,7 +2,7 @@
 
 use cxr_core::{CARD_METADATA_KEY, ModelCard};
 use cxr_models::{Model, OnnxOps};
-use cxr_onnx::GraphError;
+use cxr_onnx::{GraphError, Message, ModelProto};
 
 /// Output spatial side of the features for an input side `size` (measured, not assumed, by the
 /// caller from a Burn forward).
@@ -65,4 +65,24 @@ fn record(model: &Model, card: &ModelCard, feat: FeatureShape, mut o: OnnxOps) -
         &[(CARD_METADATA_KEY, &card.to_json())],
         crate::EXPORTER_VERSION,
     )
+}
+
+/// Put `card` into a model's metadata under [`CARD_METADATA_KEY`], replacing any card it had.
+pub fn set_card(model: &mut ModelProto, card: &ModelCard) {
+    model.metadata_props.retain(|p| p.key != CARD_METADATA_KEY);
+    model.metadata_props.push(Default::default());
+    if let Some(e) = model.metadata_props.last_mut() {
+        e.key = CARD_METADATA_KEY.into();
+        e.value = card.to_json();
+    }
+}
+
+/// [`set_card`] on serialized bytes (the graph is not recorded again).
+///
+/// # Errors
+/// Bytes that are not a model, or serialization failure.
+pub fn stamp_card(bytes: &[u8], card: &ModelCard) -> Result<Vec<u8>, GraphError> {
+    let mut model = ModelProto::parse_from_bytes(bytes).map_err(|e| GraphError::Protobuf(e.to_string()))?;
+    set_card(&mut model, card);
+    model.write_to_bytes().map_err(|e| GraphError::Protobuf(e.to_string()))
 }

@@ -88,13 +88,13 @@ pub fn export_model(model: &Model, card: &mut ModelCard, opts: &ExportOptions) -
     card.outputs.cam_support = info.cam;
     card.outputs.embedding_dim = (info.embed_dim != feat.channels).then_some(info.embed_dim);
     card.outputs.feature_reduction = s / feat.height.max(1);
-    // MACs are counted on the graph itself (batch 1, the card's input), then stamped into the
-    // card the final bytes carry.
+    // MACs are counted on the recorded graph itself (batch 1, the card's input), then the card
+    // that carries them replaces the draft's.
     card.efficiency = None;
     let draft = to_onnx(model, card, feat)?;
     let macs = crate::macs::count(&draft, &card.outputs.logits, [ch as i64, s as i64, s as i64])?;
     card.efficiency = Some(cxr_core::Efficiency { params: cxr_models::trainable_params(model) as u64, macs, input: [ch as u32, s as u32, s as u32] });
-    let bytes = to_onnx(model, card, feat)?;
+    let bytes = crate::graph::stamp_card(&draft, card)?;
     let (_, env) = cxr_runtime::init(opts.ort_lib.as_deref())?;
     let mut session = cxr_runtime::session(env, &bytes, Provider::Cpu, opts.threads)?;
     let report = check(model, &mut session, card, TOLERANCE, &PARITY_BATCHES, PARITY_SEED)?;

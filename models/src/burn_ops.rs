@@ -76,19 +76,11 @@ impl Ops for BurnOps {
     }
     fn channel_norm(&mut self, _name: &str, m: &ChannelNorm, x: Tensor<4>) -> Tensor<4> {
         let c = x.dims()[1];
-        let mean = x.clone().mean_dim(1);
-        let centered = x - mean;
-        let var = centered.clone().square().mean_dim(1);
-        let y = centered / (var + m.eps).sqrt();
-        y * m.weight.val().reshape([1, c, 1, 1]) + m.bias.val().reshape([1, c, 1, 1])
+        standardize_channels(x, m.eps) * m.weight.val().reshape([1, c, 1, 1]) + m.bias.val().reshape([1, c, 1, 1])
     }
     fn vector_norm(&mut self, _name: &str, m: &ChannelNorm, x: Tensor<2>) -> Tensor<2> {
         let c = x.dims()[1];
-        let mean = x.clone().mean_dim(1);
-        let centered = x - mean;
-        let var = centered.clone().square().mean_dim(1);
-        let y = centered / (var + m.eps).sqrt();
-        y * m.weight.val().reshape([1, c]) + m.bias.val().reshape([1, c])
+        standardize_channels(x, m.eps) * m.weight.val().reshape([1, c]) + m.bias.val().reshape([1, c])
     }
     fn pointwise_linear(&mut self, _name: &str, m: &Linear, x: Tensor<4>) -> Tensor<4> {
         m.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
@@ -146,4 +138,11 @@ fn reflect_pad1(x: Tensor<4>) -> Tensor<4> {
     let left = x.clone().slice([0..n, 0..c, 0..h + 2, 1..2]);
     let right = x.clone().slice([0..n, 0..c, 0..h + 2, w - 2..w - 1]);
     Tensor::cat(vec![left, x, right], 3)
+}
+
+/// `(x − mean_c) / √(var_c + eps)` over axis 1 (biased variance, as `F.layer_norm`).
+fn standardize_channels<const D: usize>(x: Tensor<D>, eps: f64) -> Tensor<D> {
+    let centered = x.clone() - x.mean_dim(1);
+    let var = centered.clone().square().mean_dim(1);
+    centered / (var + eps).sqrt()
 }

@@ -104,6 +104,24 @@ pub fn read_state_dict(path: &Path) -> Result<StateDict, WeightsError> {
     Ok(sd)
 }
 
+/// Serialize a state dict as `.safetensors` bytes (8-byte header length, JSON header, float32
+/// data), readable by [`read_state_dict`] and by `safetensors.torch.load_file`.
+#[must_use]
+pub fn to_safetensors(sd: &StateDict) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut data: Vec<u8> = Vec::new();
+    for (k, (shape, v)) in sd {
+        let start = data.len();
+        data.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+        header.insert(k.clone(), serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
+    }
+    let header = serde_json::Value::Object(header).to_string();
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.into_bytes());
+    bytes.extend(data);
+    bytes
+}
+
 /// Rules that rewrite a family's historical keys into the ones its forward pass uses (a regex
 /// and its replacement, applied in order).
 #[must_use]

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use cxr_models::build;
-use cxr_models::weights::{LoadOptions, StateDict, WeightsError, key_rules, load_file, load_state_dict, read_state_dict};
+use cxr_models::weights::{LoadOptions, StateDict, WeightsError, key_rules, load_file, load_state_dict, read_state_dict, to_safetensors};
 use std::path::Path;
 
 mod common;
@@ -95,22 +95,6 @@ fn legacy_densenet_keys_load_by_rule() {
     assert!(key_rules("resnet").is_empty(), "only DenseNet needs a rule");
 }
 
-/// Write a `.safetensors` file by its specification (8-byte header length, JSON header, data).
-fn write_safetensors(path: &Path, sd: &StateDict) {
-    let mut header = serde_json::Map::new();
-    let mut data: Vec<u8> = Vec::new();
-    for (k, (shape, v)) in sd {
-        let start = data.len();
-        data.extend(v.iter().flat_map(|x| x.to_le_bytes()));
-        header.insert(k.clone(), serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
-    }
-    let h = serde_json::to_vec(&header).expect("json");
-    let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(h);
-    bytes.extend(data);
-    std::fs::write(path, bytes).expect("write");
-}
-
 #[test]
 fn safetensors_files_load_like_the_state_dict() {
     let d = Device::flex();
@@ -118,7 +102,7 @@ fn safetensors_files_load_like_the_state_dict() {
     let sd = state_dict_for(&model, 2.0);
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("mnv3.safetensors");
-    write_safetensors(&path, &sd);
+    std::fs::write(&path, to_safetensors(&sd)).expect("write");
     assert_eq!(read_state_dict(&path).expect("read"), sd);
     let x = Tensor::<4>::from_data(TensorData::new(image(1, 64), [1, 3, 64, 64]), &d);
     let (a, _) = load_state_dict(build("mobilenetv3_large_100", 5, 3, 0.0, &d).expect("build"), "mobilenetv3_large_100", sd, "mem", &KEEP).expect("memory");

@@ -127,21 +127,16 @@ fn walk_first_jpg(dir: &Path) -> PathBuf {
 /// A torchvision-named state dict (`.safetensors`) for `arch` with 3 channels and 1000 classes.
 fn reference_weights(path: &Path, arch: &str) {
     let model = cxr_models::build(arch, 1000, 3, 0.0, &burn::prelude::Device::flex()).expect("build");
-    let mut header = serde_json::Map::new();
-    let mut data: Vec<u8> = Vec::new();
-    for n in cxr_models::names::torch_names(&model) {
-        let shape = n.torch_shape();
-        let numel: usize = shape.iter().product();
-        let start = data.len();
-        let var = n.torch.ends_with("running_var");
-        data.extend((0..numel).flat_map(|i| if var { 1.0f32 } else { 0.01 * (i as f32 * 0.37).sin() }.to_le_bytes()));
-        header.insert(n.torch, serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
-    }
-    let h = serde_json::to_vec(&header).expect("json");
-    let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(h);
-    bytes.extend(data);
-    fs_err::write(path, bytes).expect("write");
+    let sd: cxr_models::weights::StateDict = cxr_models::names::torch_names(&model)
+        .into_iter()
+        .map(|n| {
+            let shape = n.torch_shape();
+            let numel: usize = shape.iter().product();
+            let var = n.torch.ends_with("running_var");
+            (n.torch, (shape, (0..numel).map(|i| if var { 1.0f32 } else { 0.01 * (i as f32 * 0.37).sin() }).collect()))
+        })
+        .collect();
+    fs_err::write(path, cxr_models::weights::to_safetensors(&sd)).expect("write");
 }
 
 #[test]

@@ -147,8 +147,7 @@ fn main() -> ExitCode {
             };
             match cxr_models::weights::load_file(model, &arch, &file, &cxr_models::weights::LoadOptions { replace_head: true }) {
                 Ok((_, report)) => {
-                    use sha2::Digest;
-                    let sha = fs_err::read(&file).map(|b| format!("{:x}", sha2::Sha256::digest(&b))).unwrap_or_default();
+                    let sha = cxr_train::trainer::file_sha256(&file).unwrap_or_default();
                     eprintln!(
                         "{}: {} tensors load into {arch}; classifier replaced ({} keys); stem {}",
                         file.display(),

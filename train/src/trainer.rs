@@ -110,6 +110,15 @@ fn save_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     Ok(blake3::hash(bytes).to_hex().to_string())
 }
 
+/// SHA-256 (hex) of a file: how `model.pretrained` names a weight file.
+///
+/// # Errors
+/// An unreadable file.
+pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    Ok(format!("{:x}", sha2::Sha256::digest(fs_err::read(path)?)))
+}
+
 /// Load the reference weights the config names (by SHA-256) from the file given on this
 /// machine: classifier replaced by the label head, stem summed to one channel where the run is
 /// grayscale. The load report goes to `pretrained.json`.
@@ -123,10 +132,7 @@ fn start_from_weights(model: cxr_models::Model, run: &cxr_core::ResolvedRun, mac
         ),
         (Some(want), None) => bail!("{}: model.pretrained names weights with SHA-256 {want}; give the file with --weights", config_path.display()),
         (Some(want), Some(path)) => {
-            use sha2::Digest;
-            let bytes = fs_err::read(path)?;
-            let got = format!("{:x}", sha2::Sha256::digest(&bytes));
-            drop(bytes);
+            let got = file_sha256(path)?;
             if &got != want {
                 bail!("{}: SHA-256 {got} does not match model.pretrained {want} in {}", path.display(), config_path.display());
             }

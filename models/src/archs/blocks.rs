@@ -5,13 +5,18 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-/// A `k×k` convolution, padding `(k−1)/2` (torchvision's `Conv2dNormActivation`), optional
-/// groups and bias.
+/// A `k×k` convolution, padding `(k−1)/2` ("same" for odd kernels, as torchvision's
+/// `Conv2dNormActivation` and the ResNet/DenseNet stems pad), optional groups and bias.
 pub(crate) fn conv(i: usize, o: usize, k: usize, stride: usize, groups: usize, bias: bool, device: &Device) -> Conv2d {
-    let p = (k - 1) / 2;
+    conv_padded(i, o, k, stride, (k - 1) / 2, groups, bias, device)
+}
+
+/// [`conv`] with explicit symmetric padding (Xception's unpadded stem).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_padded(i: usize, o: usize, k: usize, stride: usize, pad: usize, groups: usize, bias: bool, device: &Device) -> Conv2d {
     Conv2dConfig::new([i, o], [k, k])
         .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
         .with_groups(groups)
         .with_bias(bias)
         .init(device)

@@ -6,7 +6,7 @@
 //! `features.transition{t}.{norm,conv,pool}`, `features.norm5`, `classifier`). As in torchvision,
 //! the features the head pools are `relu(norm5(...))`.
 
-use super::conv_no_bias as conv;
+use super::blocks::conv;
 use crate::{Backbone, Variant, Family, FeatureInfo, Ops};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -73,9 +73,9 @@ impl DenseNetConfig {
                     let mid = self.bn_size * self.growth_rate;
                     DenseLayer {
                         norm1: BatchNormConfig::new(i).init(device),
-                        conv1: conv(i, mid, 1, 1, 0, device),
+                        conv1: conv(i, mid, 1, 1, 1, false, device),
                         norm2: BatchNormConfig::new(mid).init(device),
-                        conv2: conv(mid, self.growth_rate, 3, 1, 1, device),
+                        conv2: conv(mid, self.growth_rate, 3, 1, 1, false, device),
                     }
                 })
                 .collect();
@@ -84,14 +84,14 @@ impl DenseNetConfig {
             if b + 1 < self.block_config.len() {
                 transitions.push(Transition {
                     norm: BatchNormConfig::new(c).init(device),
-                    conv: conv(c, c / 2, 1, 1, 0, device),
+                    conv: conv(c, c / 2, 1, 1, 1, false, device),
                     pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
                 });
                 c /= 2;
             }
         }
         DenseNet {
-            conv0: conv(self.in_chans, self.num_init_features, 7, 2, 3, device),
+            conv0: conv(self.in_chans, self.num_init_features, 7, 2, 1, false, device),
             norm0: BatchNormConfig::new(self.num_init_features).init(device),
             pool0: MaxPool2dConfig::new([3, 3])
                 .with_strides([2, 2])

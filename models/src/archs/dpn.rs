@@ -10,8 +10,9 @@
 //! Each block output is `[residual (bw) + new residual, dense path, new dense (inc)]` along
 //! channels, carried as one tensor.
 
+use super::blocks::conv;
 use crate::{Backbone, Family, FeatureInfo, Ops, Variant};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -20,16 +21,6 @@ const EPS: f64 = 1e-3;
 
 fn bn(c: usize, device: &Device) -> BatchNorm {
     BatchNormConfig::new(c).with_epsilon(EPS).init(device)
-}
-
-fn conv(i: usize, o: usize, k: usize, stride: usize, groups: usize, device: &Device) -> Conv2d {
-    let p = k / 2;
-    Conv2dConfig::new([i, o], [k, k])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-        .with_groups(groups)
-        .with_bias(false)
-        .init(device)
 }
 
 /// DPN hyper-parameters.
@@ -61,7 +52,7 @@ pub struct BnActConv {
 
 impl BnActConv {
     fn new(i: usize, o: usize, k: usize, stride: usize, groups: usize, device: &Device) -> Self {
-        Self { bn: bn(i, device), conv: conv(i, o, k, stride, groups, device) }
+        Self { bn: bn(i, device), conv: conv(i, o, k, stride, groups, false, device) }
     }
 
     fn run<O: Ops>(&self, o: &mut O, name: &str, x: O::T) -> O::T {
@@ -82,26 +73,25 @@ pub struct DualPathBlock {
     c1x1_c: BnActConv,
     num_1x1_c: usize,
     stride: usize,
+    /// Channels of the projection (or of the input, which stands in for it) and of `c1x1_c`.
+    path_chs: usize,
+    new_chs: usize,
 }
 
 impl DualPathBlock {
-    fn run<O: Ops>(&self, o: &mut O, x: O::T, in_chs: usize) -> O::T {
+    fn run<O: Ops>(&self, o: &mut O, x: O::T) -> O::T {
         let c = self.num_1x1_c;
-        let (xs, xs_chs) = match &self.proj {
-            Some(p) => {
-                let name = if self.stride == 2 { "c1x1_w_s2" } else { "c1x1_w_s1" };
-                (p.run(o, name, x.clone()), p.conv.weight.dims()[0])
-            }
-            None => (x.clone(), in_chs),
+        let xs = match &self.proj {
+            Some(p) => p.run(o, if self.stride == 2 { "c1x1_w_s2" } else { "c1x1_w_s1" }, x.clone()),
+            None => x.clone(),
         };
         let y = self.c1x1_a.run(o, "c1x1_a", x);
         let y = self.c3x3_b.run(o, "c3x3_b", y);
         let y = self.c1x1_c.run(o, "c1x1_c", y);
-        let y_chs = self.c1x1_c.conv.weight.dims()[0];
         let xs1 = o.slice_channels(xs.clone(), 0, c);
-        let xs2 = o.slice_channels(xs, c, xs_chs);
+        let xs2 = o.slice_channels(xs, c, self.path_chs);
         let out1 = o.slice_channels(y.clone(), 0, c);
-        let out2 = o.slice_channels(y, c, y_chs);
+        let out2 = o.slice_channels(y, c, self.new_chs);
         let resid = o.add(xs1, out1);
         o.concat(&[resid, xs2, out2])
     }
@@ -114,8 +104,6 @@ pub struct Dpn {
     stem_bn: BatchNorm,
     pool: MaxPool2d,
     stages: Vec<Vec<DualPathBlock>>,
-    /// Input channels of every block, in order (the dense path grows by `inc` per block).
-    block_inputs: Vec<usize>,
     final_bn: BatchNorm,
     num_features: usize,
 }
@@ -125,12 +113,11 @@ impl DpnConfig {
     #[must_use]
     pub fn init(&self, device: &Device) -> Dpn {
         let k = if self.small { 3 } else { 7 };
-        let stem_conv = conv(self.in_chans, self.num_init_features, k, 2, 1, device);
+        let stem_conv = conv(self.in_chans, self.num_init_features, k, 2, 1, false, device);
         let stem_bn = bn(self.num_init_features, device);
         let bw_factor = if self.small { 1 } else { 4 };
         let mut in_chs = self.num_init_features;
         let mut stages = Vec::new();
-        let mut block_inputs = Vec::new();
         for (i, (&depth, &inc)) in self.k_sec.iter().zip(&self.inc_sec).enumerate() {
             let bw_base = 64 << i;
             let bw = bw_base * bw_factor;
@@ -138,7 +125,6 @@ impl DpnConfig {
             let mut blocks = Vec::new();
             for j in 0..depth {
                 let stride = if i > 0 && j == 0 { 2 } else { 1 };
-                block_inputs.push(in_chs);
                 blocks.push(DualPathBlock {
                     proj: (j == 0).then(|| BnActConv::new(in_chs, bw + 2 * inc, 1, stride, 1, device)),
                     c1x1_a: BnActConv::new(in_chs, r, 1, 1, 1, device),
@@ -146,6 +132,8 @@ impl DpnConfig {
                     c1x1_c: BnActConv::new(r, bw + inc, 1, 1, 1, device),
                     num_1x1_c: bw,
                     stride,
+                    path_chs: if j == 0 { bw + 2 * inc } else { in_chs },
+                    new_chs: bw + inc,
                 });
                 in_chs = if j == 0 { bw + 3 * inc } else { in_chs + inc };
             }
@@ -156,7 +144,6 @@ impl DpnConfig {
             stem_bn,
             pool: MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(),
             stages,
-            block_inputs,
             final_bn: bn(in_chs, device),
             num_features: in_chs,
         }
@@ -172,11 +159,9 @@ impl Family for Dpn {
                 o.relu(y)
             });
             let mut x = o.max_pool(&self.pool, x);
-            let mut inputs = self.block_inputs.iter();
             for (i, blocks) in self.stages.iter().enumerate() {
                 for (j, block) in blocks.iter().enumerate() {
-                    let in_chs = inputs.next().copied().unwrap_or_default();
-                    x = o.scope(&format!("conv{}_{}", i + 2, j + 1), |o| block.run(o, x, in_chs));
+                    x = o.scope(&format!("conv{}_{}", i + 2, j + 1), |o| block.run(o, x));
                 }
             }
             o.scope("conv5_bn_ac", |o| {

@@ -11,7 +11,7 @@
 //! `seresnet50`, the same names plus `se.fc1`/`se.fc2` after `bn3`.
 
 use super::blocks::{SqueezeExcite, make_divisible};
-use super::{conv_grouped, conv_no_bias as conv};
+use super::blocks::conv;
 use crate::{Act, Backbone, Family, FeatureInfo, Ops, Variant};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -69,7 +69,7 @@ fn bn(c: usize, device: &Device) -> BatchNorm {
 }
 
 fn downsample(i: usize, o: usize, stride: usize, device: &Device) -> Option<Downsample> {
-    (stride != 1 || i != o).then(|| Downsample { conv: conv(i, o, 1, stride, 0, device), bn: bn(o, device) })
+    (stride != 1 || i != o).then(|| Downsample { conv: conv(i, o, 1, stride, 1, false, device), bn: bn(o, device) })
 }
 
 impl Block {
@@ -78,9 +78,9 @@ impl Block {
     fn basic(i: usize, o: usize, stride: usize, device: &Device) -> Self {
         let downsample = downsample(i, o, stride, device);
         Self {
-            conv1: conv(i, o, 3, stride, 1, device),
+            conv1: conv(i, o, 3, stride, 1, false, device),
             bn1: bn(o, device),
-            conv2: conv(o, o, 3, 1, 1, device),
+            conv2: conv(o, o, 3, 1, 1, false, device),
             bn2: bn(o, device),
             conv3: None,
             bn3: None,
@@ -95,11 +95,11 @@ impl Block {
         let o = planes * 4;
         let downsample = downsample(i, o, stride, device);
         Self {
-            conv1: conv(i, width, 1, 1, 0, device),
+            conv1: conv(i, width, 1, 1, 1, false, device),
             bn1: bn(width, device),
-            conv2: conv_grouped(width, width, 3, stride, 1, groups, device),
+            conv2: conv(width, width, 3, stride, groups, false, device),
             bn2: bn(width, device),
-            conv3: Some(conv(width, o, 1, 1, 0, device)),
+            conv3: Some(conv(width, o, 1, 1, 1, false, device)),
             bn3: Some(bn(o, device)),
             se: se.then(|| SqueezeExcite::new(o, make_divisible(o as f64 / 16.0, 8), device)),
             downsample,
@@ -167,7 +167,7 @@ impl ResNetConfig {
         let mut it = stages.into_iter();
         let mut next = || it.next().unwrap_or_default();
         ResNet {
-            conv1: conv(self.in_chans, 64, 7, 2, 3, device),
+            conv1: conv(self.in_chans, 64, 7, 2, 1, false, device),
             bn1: BatchNormConfig::new(64).init(device),
             maxpool: MaxPool2dConfig::new([3, 3])
                 .with_strides([2, 2])

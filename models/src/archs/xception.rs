@@ -7,20 +7,12 @@
 //! `rep.{i}.pointwise`, `rep.{i+1}` BatchNorm), then `conv3`/`bn3`, `conv4`/`bn4` separable
 //! convolutions and `fc`.
 
+use super::blocks::conv_padded;
 use crate::{Backbone, Family, FeatureInfo, Ops, Variant};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
-
-fn conv(i: usize, o: usize, k: usize, stride: usize, pad: usize, groups: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [k, k])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-        .with_groups(groups)
-        .with_bias(false)
-        .init(device)
-}
 
 fn bn(c: usize, device: &Device) -> BatchNorm {
     BatchNormConfig::new(c).init(device)
@@ -36,7 +28,7 @@ pub struct SeparableConv {
 
 impl SeparableConv {
     fn new(i: usize, o: usize, device: &Device) -> Self {
-        Self { conv1: conv(i, i, 3, 1, 1, i, device), pointwise: conv(i, o, 1, 1, 0, 1, device), bn: bn(o, device) }
+        Self { conv1: conv_padded(i, i, 3, 1, 1, i, false, device), pointwise: conv_padded(i, o, 1, 1, 0, 1, false, device), bn: bn(o, device) }
     }
 }
 
@@ -53,7 +45,7 @@ pub struct XceptionBlock {
 impl XceptionBlock {
     fn new(i: usize, o: usize, reps: usize, stride: usize, start_with_relu: bool, grow_first: bool, device: &Device) -> Self {
         let project = o != i || stride != 1;
-        let skip = project.then(|| conv(i, o, 1, stride, 0, 1, device));
+        let skip = project.then(|| conv_padded(i, o, 1, stride, 0, 1, false, device));
         let skipbn = project.then(|| bn(o, device));
         let mut seps = Vec::new();
         let mut c = i;
@@ -127,8 +119,8 @@ impl XceptionConfig {
     /// Initialise.
     #[must_use]
     pub fn init(&self, device: &Device) -> Xception {
-        let (conv1, bn1) = (conv(self.in_chans, 32, 3, 2, 0, 1, device), bn(32, device));
-        let (conv2, bn2) = (conv(32, 64, 3, 1, 0, 1, device), bn(64, device));
+        let (conv1, bn1) = (conv_padded(self.in_chans, 32, 3, 2, 0, 1, false, device), bn(32, device));
+        let (conv2, bn2) = (conv_padded(32, 64, 3, 1, 0, 1, false, device), bn(64, device));
         let mut blocks = vec![
             XceptionBlock::new(64, 128, 2, 2, false, true, device),
             XceptionBlock::new(128, 256, 2, 2, true, true, device),
