@@ -4,13 +4,14 @@
 //! Machine-local settings (dataset roots, threads) never enter the hash: the same experiment has
 //! the same id on every machine.
 
+use crate::training::{GradClipConfig, LossConfig, OptimizerConfig, ScheduleConfig, check_combination};
 use crate::{Finding, LabelPolicy, Normalization, PreprocessSpec, ResizeFilter, SHARED9, SourceId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
 /// Version of the resolved-run schema; part of the hash, so a change of meaning changes ids.
-const RESOLVED_SCHEMA: u32 = 1;
+const RESOLVED_SCHEMA: u32 = 2;
 
 /// The model section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,11 +57,27 @@ pub struct TrainConfig {
     pub epochs: u32,
     /// Images per step.
     pub batch_size: u32,
-    /// AdamW learning rate.
+    /// Peak learning rate (the schedule scales it).
     pub lr: f64,
-    /// AdamW decoupled weight decay.
+    /// Weight decay λ, used as the optimizer's reference does (decoupled for AdamW, Lion,
+    /// Muon, MARS, Schedule-Free; coupled L2 for RMSProp and PESG; proximal for Adan).
     #[serde(default = "weight_decay")]
     pub weight_decay: f64,
+    /// The optimizer (`[train.optimizer]`, default AdamW with PyTorch's constants).
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// The loss (`[train.loss]`, default masked BCE).
+    #[serde(default)]
+    pub loss: LossConfig,
+    /// The learning-rate schedule (`[train.schedule]`, default constant).
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+    /// Mini-batches whose gradients are summed (averaged) into one optimizer step.
+    #[serde(default = "one")]
+    pub grad_accumulation: u32,
+    /// Gradient clipping (`[train.grad_clip]`), off when absent.
+    #[serde(default)]
+    pub grad_clip: Option<GradClipConfig>,
     /// Seed for initialisation, shuffling and augmentation.
     #[serde(default)]
     pub seed: u64,
@@ -187,12 +204,9 @@ impl RawConfig {
     /// # Errors
     /// [`ConfigError::Read`] or [`ConfigError::Parse`], naming the file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = fs_err::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = fs_err::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Self::from_toml(&text).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => {
-                ConfigError::Parse { path: path.display().to_string(), message }
-            }
+            ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.display().to_string(), message },
             other => other,
         })
     }
@@ -202,8 +216,7 @@ impl RawConfig {
     /// # Errors
     /// [`ConfigError::Parse`].
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: "<text>".into(), message: e.to_string() })
     }
 
     /// Resolve: fill defaults, check values, check the architecture with `arch_known`, and bind
@@ -211,11 +224,7 @@ impl RawConfig {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] with the reason.
-    pub fn resolve(
-        &self,
-        arch_known: impl Fn(&str) -> Result<(), String>,
-        train_manifest_hash: &str,
-    ) -> Result<ResolvedRun, ConfigError> {
+    pub fn resolve(&self, arch_known: impl Fn(&str) -> Result<(), String>, train_manifest_hash: &str) -> Result<ResolvedRun, ConfigError> {
         let inv = |m: String| Err(ConfigError::Invalid(m));
         arch_known(&self.model.arch).map_err(ConfigError::Invalid)?;
         if !matches!(self.model.in_chans, 1 | 3) {
@@ -241,10 +250,47 @@ impl RawConfig {
         if !(self.train.lr > 0.0 && self.train.lr.is_finite()) {
             return inv(format!("train.lr must be positive, got {}", self.train.lr));
         }
+        if !(self.train.weight_decay >= 0.0 && self.train.weight_decay.is_finite()) {
+            return inv(format!("train.weight_decay must be ≥ 0, got {}", self.train.weight_decay));
+        }
+        if self.train.grad_accumulation == 0 {
+            return inv("train.grad_accumulation must be at least 1".into());
+        }
+        if let Some(c) = &self.train.grad_clip
+            && !(c.max_norm > 0.0 && c.max_norm.is_finite())
+        {
+            return inv(format!("train.grad_clip.max_norm must be positive, got {}", c.max_norm));
+        }
+        match self.train.schedule {
+            ScheduleConfig::Cosine { min_lr, .. } if !(0.0..=self.train.lr).contains(&min_lr) => {
+                return inv(format!("train.schedule.min_lr must be in [0, train.lr], got {min_lr}"));
+            }
+            ScheduleConfig::Step { every_epochs: 0, .. } => return inv("train.schedule.every_epochs must be at least 1".into()),
+            ScheduleConfig::Step { gamma, .. } if !(gamma > 0.0 && gamma <= 1.0) => {
+                return inv(format!("train.schedule.gamma must be in (0, 1], got {gamma}"));
+            }
+            _ => {}
+        }
+        check_combination(&self.train.optimizer, &self.train.loss).map_err(ConfigError::Invalid)?;
+        let two_pass = matches!(self.train.optimizer, OptimizerConfig::Sam { .. } | OptimizerConfig::Asam { .. });
+        let auc = matches!(self.train.loss, LossConfig::AucM { .. } | LossConfig::CompositionalAuc { .. });
+        if self.train.grad_accumulation > 1 && (two_pass || auc) {
+            return inv(format!(
+                "train.grad_accumulation = {} cannot be combined with train.optimizer {:?} / train.loss {:?}: SAM's ascent and the AUC losses' batch statistics are per batch; raise train.batch_size instead",
+                self.train.grad_accumulation,
+                self.train.optimizer.name(),
+                self.train.loss.name()
+            ));
+        }
+        if matches!(self.train.optimizer, OptimizerConfig::ScheduleFreeAdamw { .. }) && !matches!(self.train.schedule, ScheduleConfig::Constant { warmup_steps: 0 }) {
+            return inv("train.optimizer \"schedule_free_adamw\" replaces the learning-rate schedule; remove [train.schedule] and set train.optimizer.warmup_steps instead".into());
+        }
         self.label_policy.validate().map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let labels = match &self.labels {
             LabelsConfig::Named(n) if n == "shared9" => SHARED9.to_vec(),
-            LabelsConfig::Named(n) => return inv(format!("unknown label set {n:?}; valid: \"shared9\" or a list of findings")),
+            LabelsConfig::Named(n) => {
+                return inv(format!("unknown label set {n:?}; valid: \"shared9\" or a list of findings"));
+            }
             LabelsConfig::List(l) => {
                 let mut seen = std::collections::HashSet::new();
                 if l.is_empty() || !l.iter().all(|f| seen.insert(*f)) {

@@ -15,18 +15,14 @@ mod label;
 mod policy;
 mod preprocess;
 mod source;
+pub mod training;
 
-pub use card::{
-    CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, CardError, Efficiency, ExporterInfo, ModelCard, OperatingPoint, Origin,
-    OutputsContract, ParityTolerance,
-};
-pub use config::{
-    ConfigError, DataConfig, LabelsConfig, ModelConfig, PreprocessConfig, RawConfig, ResolvedRun, RunId,
-    TrainConfig,
-};
+pub use card::{CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, CardError, Efficiency, ExporterInfo, ModelCard, OperatingPoint, Origin, OutputsContract, ParityTolerance};
+pub use config::{ConfigError, DataConfig, LabelsConfig, ModelConfig, PreprocessConfig, RawConfig, ResolvedRun, RunId, TrainConfig};
 pub use finding::{Finding, FindingParseError, SHARED9};
 pub use fsutil::{write_atomic, write_json_atomic};
 pub use label::Label;
 pub use policy::{BlankPolicy, LabelPolicy, PolicyError, UncertainPolicy};
 pub use preprocess::{Normalization, PreprocessSpec, ResizeFilter};
 pub use source::SourceId;
+pub use training::{AucVersion, ClipScope, GradClipConfig, LossConfig, OPTIMIZER_NAMES, OptimizerConfig, ScheduleConfig};

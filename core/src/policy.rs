@@ -5,9 +5,10 @@
 use crate::Label;
 use serde::{Deserialize, Serialize};
 
-/// What an uncertain label means.
+/// What an uncertain label means (the uncertainty-label strategies of Irvin et al. 2019 and
+/// Pham et al. 2021).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum UncertainPolicy {
     /// Masked out (U-Ignore).
     Ignore,
@@ -17,6 +18,23 @@ pub enum UncertainPolicy {
     Negative,
     /// A fixed soft target (training only), see [`LabelPolicy::smooth_target`].
     Smooth,
+    /// U-Ones+LSR (training only): a soft target drawn from Uniform(0.55, 0.85), one fixed draw
+    /// per image and finding, seeded by the run's seed.
+    OnesLsr,
+    /// U-Zeros+LSR (training only): a soft target drawn from Uniform(0, 0.30), likewise.
+    ZerosLsr,
+}
+
+impl UncertainPolicy {
+    /// The label-smoothing range of an LSR strategy (Pham et al. 2021, arXiv 1911.06475).
+    #[must_use]
+    pub fn lsr_range(self) -> Option<(f32, f32)> {
+        match self {
+            Self::OnesLsr => Some((0.55, 0.85)),
+            Self::ZerosLsr => Some((0.0, 0.30)),
+            _ => None,
+        }
+    }
 }
 
 /// What a blank ("not mentioned") label means, for findings the source does label.
@@ -66,8 +84,8 @@ impl Default for LabelPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// Evaluation needs hard 0/1 labels.
-    #[error("uncertain = \"smooth\" gives soft targets and cannot be an evaluation policy; use ignore, positive or negative")]
-    SmoothInEvaluation,
+    #[error("uncertain = \"{0}\" gives soft targets and cannot be an evaluation policy; use ignore, positive or negative")]
+    SmoothInEvaluation(&'static str),
     /// Out-of-range soft target.
     #[error("smooth_target must lie in [0, 1], got {0}")]
     SmoothOutOfRange(f32),
@@ -91,16 +109,27 @@ impl LabelPolicy {
     /// [`PolicyError::SmoothInEvaluation`].
     pub fn validate_for_evaluation(&self) -> Result<(), PolicyError> {
         self.validate()?;
-        if self.uncertain == UncertainPolicy::Smooth {
-            return Err(PolicyError::SmoothInEvaluation);
+        match self.uncertain {
+            UncertainPolicy::Smooth => Err(PolicyError::SmoothInEvaluation("smooth")),
+            UncertainPolicy::OnesLsr => Err(PolicyError::SmoothInEvaluation("ones_lsr")),
+            UncertainPolicy::ZerosLsr => Err(PolicyError::SmoothInEvaluation("zeros_lsr")),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The target for one label, or `None` when it is masked. `covered` says whether the source
     /// labels this finding at all: a finding the source lacks is masked whatever the blank policy.
+    /// The LSR strategies give the middle of their range here; training draws with
+    /// [`Self::target_drawn`].
     #[must_use]
     pub fn target(&self, label: Label, covered: bool) -> Option<f32> {
+        self.target_drawn(label, covered, 0.5)
+    }
+
+    /// [`Self::target`] with `u` in `[0, 1)` placing an LSR target within its range
+    /// (`lo + u·(hi − lo)`); the other strategies ignore `u`.
+    #[must_use]
+    pub fn target_drawn(&self, label: Label, covered: bool, u: f32) -> Option<f32> {
         if !covered {
             return None;
         }
@@ -112,6 +141,10 @@ impl LabelPolicy {
                 UncertainPolicy::Positive => Some(1.0),
                 UncertainPolicy::Negative => Some(0.0),
                 UncertainPolicy::Smooth => Some(self.smooth_target),
+                UncertainPolicy::OnesLsr | UncertainPolicy::ZerosLsr => {
+                    let (lo, hi) = self.uncertain.lsr_range()?;
+                    Some(lo + u * (hi - lo))
+                }
             },
             Label::Missing => match self.blank {
                 BlankPolicy::Negative => Some(0.0),
@@ -158,6 +191,22 @@ mod tests {
         assert_eq!(mk(UncertainPolicy::Positive).hard_label(Label::Uncertain, true), Some(true));
         assert_eq!(mk(UncertainPolicy::Smooth).hard_label(Label::Uncertain, true), None, "soft targets are not labels");
         assert_eq!(mk(UncertainPolicy::Ignore).hard_label(Label::Negative, false), None);
+    }
+
+    #[test]
+    fn lsr_targets_span_their_ranges_and_are_never_labels() {
+        for (u, lo, hi) in [(UncertainPolicy::OnesLsr, 0.55, 0.85), (UncertainPolicy::ZerosLsr, 0.0, 0.30)] {
+            let p = LabelPolicy { uncertain: u, ..LabelPolicy::default() };
+            assert_eq!(p.target_drawn(Label::Uncertain, true, 0.0), Some(lo));
+            let top = p.target_drawn(Label::Uncertain, true, 1.0).expect("target");
+            assert!((top - hi).abs() < 1e-6, "{top} vs {hi}");
+            assert_eq!(p.target_drawn(Label::Positive, true, 0.3), Some(1.0), "only uncertain labels are smoothed");
+            assert_eq!(p.target_drawn(Label::Uncertain, false, 0.3), None);
+            assert_eq!(p.hard_label(Label::Uncertain, true), None);
+            assert!(p.validate_for_evaluation().is_err());
+        }
+        let p: LabelPolicy = toml::from_str("uncertain = \"ones_lsr\"").unwrap();
+        assert_eq!(p.uncertain, UncertainPolicy::OnesLsr);
     }
 
     #[test]

@@ -186,3 +186,50 @@ fn training_from_reference_weights() {
     assert_eq!(report["classifier_replaced"], serde_json::json!(["fc.bias", "fc.weight"]));
     assert_eq!(report["stem_summed_to_one_channel"], "conv1.weight");
 }
+
+#[test]
+fn training_axes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tiny_phantom(&tmp.path().join("p"));
+    let runs = tmp.path().join("runs");
+    let train = |extra: &str| {
+        let cfg = write_config(tmp.path(), "resnet18", extra);
+        run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)])
+    };
+    // An unknown optimizer or loss: a usage error listing the valid names.
+    let o = train("[train.optimizer]\nname = \"adamx\"\n");
+    assert_eq!(o.status.code(), Some(2));
+    for n in cxr_core::OPTIMIZER_NAMES {
+        assert!(stderr(&o).contains(n), "the valid names are listed ({n} missing): {}", stderr(&o));
+    }
+    let o = train("[train.loss]\nname = \"hinge\"\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("hinge") && stderr(&o).contains("focal") && stderr(&o).contains("compositional_auc"), "{}", stderr(&o));
+    // Incompatible combinations, each saying what would be valid.
+    let o = train("[train.optimizer]\nname = \"pesg\"\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs train.loss \"auc_m\""), "{}", stderr(&o));
+    let o = train("grad_accumulation = 2\n[train.optimizer]\nname = \"sam\"\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("train.grad_accumulation = 2 cannot be combined"), "{}", stderr(&o));
+    let o = train("[train.optimizer]\nname = \"schedule_free_adamw\"\n[train.schedule]\nname = \"cosine\"\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("replaces the learning-rate schedule"), "{}", stderr(&o));
+    // A learning rate ≤ 0.
+    let cfg = write_config(tmp.path(), "resnet18", "");
+    fs_err::write(&cfg, fs_err::read_to_string(&cfg).expect("cfg").replace("lr = 0.001", "lr = 0.0")).expect("write");
+    let o = run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("train.lr must be positive, got 0"), "{}", stderr(&o));
+    assert!(!runs.exists() || fs_err::read_dir(&runs).expect("runs").next().is_none(), "no run directory for a refused config");
+
+    // A loss that overflows: the run stops naming the epoch and step, and is not marked complete.
+    let cfg = write_config(tmp.path(), "resnet18", "[data]\nval_fraction = 0.5\n[train.optimizer]\nname = \"rmsprop\"\n");
+    fs_err::write(&cfg, fs_err::read_to_string(&cfg).expect("cfg").replace("lr = 0.001", "lr = 1e37")).expect("write");
+    let o = run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("training diverged at epoch 1, optimizer step ") && e.contains("keeps its last complete checkpoint"), "{e}");
+    let dir = fs_err::read_dir(&runs).expect("runs").next().expect("run dir").expect("entry").path();
+    assert!(!dir.join("train_complete.json").exists() && !dir.join("checkpoint.bpk").exists());
+}

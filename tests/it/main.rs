@@ -11,4 +11,5 @@ mod evaluator;
 mod parity;
 mod phantom;
 mod real_csv;
+mod resume;
 mod support;

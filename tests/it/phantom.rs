@@ -138,7 +138,7 @@ fn training_and_evaluation_preprocess_to_identical_tensors() {
         assert!(manifest.labels.covered.iter().all(|c| !c) && manifest.labels.rows.iter().all(|r| r.iter().all(|l| *l == cxr_core::Label::Missing)), "{src}");
         for spec in [cxr_core::PreprocessSpec::default_for(32, 1), cxr_core::PreprocessSpec::default_for(40, 3)] {
             let labels = cxr_core::SHARED9.to_vec();
-            let train = cxr_train::batches::load_batch(&ds, &idx, &spec, &cxr_core::LabelPolicy::default(), &labels).expect("train path");
+            let train = cxr_train::batches::load_batch(&ds, &idx, &spec, &cxr_core::LabelPolicy::default(), &labels, 0).expect("train path");
             let card_like = spec;
             let eval: Vec<f32> = cxr_evaluate::infer::dataset_inputs(&ds).iter().flat_map(|i| cxr_evaluate::infer::prepare(&card_like, i).expect("eval path").1).collect();
             assert_eq!(train.images, eval, "{src}: training and evaluation tensors differ");

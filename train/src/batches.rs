@@ -4,12 +4,23 @@ use cxr_core::{Finding, Label, LabelPolicy, PreprocessSpec};
 use cxr_data::{DataError, Dataset, preprocess_record};
 use rayon::prelude::*;
 
-/// Training targets (soft) and masks for one row, in the run's label order.
+/// The uniform draw in `[0, 1)` that places an LSR target (U-Ones+LSR, U-Zeros+LSR) within its
+/// range: fixed per run seed, image and finding, so every epoch, and a resumed run, sees the same
+/// soft label.
 #[must_use]
-pub fn targets(policy: &LabelPolicy, labels: &[Finding], row: &[Label; 9], covered: &[bool; 9]) -> (Vec<f32>, Vec<f32>) {
+pub fn lsr_draw(seed: u64, record_id: &str, finding: Finding) -> f32 {
+    let h = blake3::hash(format!("{seed}\0lsr\0{record_id}\0{}", finding.name()).as_bytes());
+    let v = u32::from_le_bytes([h.as_bytes()[0], h.as_bytes()[1], h.as_bytes()[2], h.as_bytes()[3]]);
+    (f64::from(v) / 4_294_967_296.0) as f32
+}
+
+/// Training targets (soft) and masks for one row, in the run's label order; `seed` and
+/// `record_id` place LSR targets ([`lsr_draw`]).
+#[must_use]
+pub fn targets(policy: &LabelPolicy, labels: &[Finding], row: &[Label; 9], covered: &[bool; 9], seed: u64, record_id: &str) -> (Vec<f32>, Vec<f32>) {
     labels
         .iter()
-        .map(|f| match policy.target(row[f.index()], covered[f.index()]) {
+        .map(|f| match policy.target_drawn(row[f.index()], covered[f.index()], lsr_draw(seed, record_id, *f)) {
             Some(t) => (t, 1.0),
             None => (0.0, 0.0),
         })
@@ -30,18 +41,44 @@ pub struct Batch {
 }
 
 /// Load and preprocess the images at `indices` in parallel (decoding in rayon workers) and
-/// gather their targets.
+/// gather their targets (`seed`: the run's, for LSR draws).
 ///
 /// # Errors
 /// The first image that cannot be read, named.
-pub fn load_batch(ds: &Dataset, indices: &[usize], spec: &PreprocessSpec, policy: &LabelPolicy, labels: &[Finding]) -> Result<Batch, DataError> {
+pub fn load_batch(ds: &Dataset, indices: &[usize], spec: &PreprocessSpec, policy: &LabelPolicy, labels: &[Finding], seed: u64) -> Result<Batch, DataError> {
     let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| preprocess_record(spec, &ds.records[i])).collect::<Result<_, _>>()?;
     let mut b = Batch { n: indices.len(), images: Vec::new(), targets: Vec::new(), masks: Vec::new() };
     for (img, &i) in images.into_iter().zip(indices) {
         b.images.extend(img);
-        let (t, m) = targets(policy, labels, &ds.labels.rows[i], &ds.labels.covered);
+        let (t, m) = targets(policy, labels, &ds.labels.rows[i], &ds.labels.covered, seed, &ds.records[i].id);
         b.targets.extend(t);
         b.masks.extend(m);
     }
     Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cxr_core::UncertainPolicy;
+
+    #[test]
+    fn lsr_targets_are_seeded_fixed_and_spread_over_their_range() {
+        let p = LabelPolicy { uncertain: UncertainPolicy::OnesLsr, ..LabelPolicy::default() };
+        let labels = [Finding::Edema];
+        let mut row = [Label::Missing; 9];
+        row[Finding::Edema.index()] = Label::Uncertain;
+        let covered = [true; 9];
+        let draw = |seed, id: &str| targets(&p, &labels, &row, &covered, seed, id).0[0];
+        assert_eq!(draw(1, "img-7"), draw(1, "img-7"), "the same image keeps its soft label");
+        let vals: Vec<f32> = (0..400).map(|i| draw(1, &format!("img-{i}"))).collect();
+        assert!(vals.iter().all(|v| (0.55..=0.85).contains(v)));
+        let mean = vals.iter().sum::<f32>() / 400.0;
+        assert!((mean - 0.70).abs() < 0.02, "uniform over [0.55, 0.85]: mean {mean}");
+        assert!(vals.iter().cloned().fold(f32::MAX, f32::min) < 0.57 && vals.iter().cloned().fold(0.0, f32::max) > 0.83);
+        assert_ne!(draw(1, "img-3"), draw(2, "img-3"), "the seed changes the draw");
+        let z = LabelPolicy { uncertain: UncertainPolicy::ZerosLsr, ..LabelPolicy::default() };
+        let zv = targets(&z, &labels, &row, &covered, 1, "img-3").0[0];
+        assert!((0.0..=0.30).contains(&zv));
+    }
 }

@@ -6,9 +6,13 @@
 //!
 //! Must not depend on ONNX Runtime, `cxr-onnx` or `cxr-export`: training never touches ONNX.
 
+pub mod auc_loss;
 pub mod batches;
 pub mod bench;
+pub mod learner;
 pub mod loss;
+pub mod optim;
 pub mod provenance;
 pub mod run_dir;
+pub mod schedule;
 pub mod trainer;

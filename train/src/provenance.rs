@@ -24,6 +24,44 @@ pub struct Provenance {
     pub finished_unix: Option<u64>,
     /// Wall seconds of training, once finished.
     pub train_seconds: Option<f64>,
+    /// Per-epoch training time and throughput (from `train_log.jsonl`, so epochs run before an
+    /// interruption are included).
+    pub epochs: Vec<EpochTiming>,
+    /// Peak resident memory of the process that finished the run (Linux `VmHWM`).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// One epoch's cost, for the study's efficiency table.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct EpochTiming {
+    /// Epoch (1-based).
+    pub epoch: u32,
+    /// Wall seconds of the training pass (validation excluded).
+    pub seconds: f64,
+    /// Training images per second.
+    #[serde(default)]
+    pub images_per_second: f64,
+}
+
+impl EpochTiming {
+    /// Read the timings from a run's `train_log.jsonl`.
+    ///
+    /// # Errors
+    /// An unreadable or malformed log, named.
+    pub fn from_log(path: &Path) -> anyhow::Result<Vec<Self>> {
+        use anyhow::Context;
+        let text = fs_err::read_to_string(path)?;
+        text.lines().enumerate().map(|(i, l)| serde_json::from_str::<Self>(l).with_context(|| format!("{} line {}: not an epoch record", path.display(), i + 1))).collect()
+    }
+}
+
+/// Peak resident set size of this process, from `/proc/self/status` (`None` elsewhere).
+#[must_use]
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = fs_err::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// Seconds since the Unix epoch.
@@ -54,6 +92,8 @@ impl Provenance {
             started_unix: now_unix(),
             finished_unix: None,
             train_seconds: None,
+            epochs: Vec::new(),
+            peak_rss_bytes: None,
         }
     }
 }

@@ -1,14 +1,16 @@
 //! The training loop.
 
 use crate::batches::{Batch, load_batch};
+use crate::learner::Learner;
 use crate::loss::masked_bce_with_logits;
-use crate::provenance::{Provenance, now_unix};
+use crate::optim::TrainOptimizer;
+use crate::provenance::{EpochTiming, Provenance, now_unix, peak_rss_bytes};
 use crate::run_dir::{RunDir, Status, TrainComplete, TrainState};
+use crate::schedule::At;
 use anyhow::{Context, bail};
-use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use cxr_core::{OperatingPoint, RawConfig, ResolvedRun, SourceId, write_atomic, write_json_atomic};
+use cxr_core::{OperatingPoint, OptimizerConfig, RawConfig, ResolvedRun, SourceId, write_atomic, write_json_atomic};
 use cxr_data::{Dataset, DatasetSplit, ReadOptions, Role, open_dataset, role_of};
 use cxr_metrics::{auroc_masked, macro_mean, youden};
 use cxr_models::{Model, build, check_arch, checkpoint};
@@ -57,7 +59,7 @@ fn predict(model: &Model, ds: &Dataset, run: &ResolvedRun, bs: usize) -> anyhow:
     let (mut loss_sum, mut n) = (0.0, 0usize);
     let idx: Vec<usize> = (0..ds.len()).collect();
     for chunk in idx.chunks(bs) {
-        let b = load_batch(ds, chunk, &run.preprocess, &run.label_policy, &run.labels)?;
+        let b = load_batch(ds, chunk, &run.preprocess, &run.label_policy, &run.labels, run.train.seed)?;
         let (x, y, mask) = to_tensor(&b, c, s, k, &device);
         let logits = m.forward(x);
         let l: f32 = masked_bce_with_logits(logits.clone(), y, mask).into_scalar();
@@ -82,13 +84,7 @@ fn operating_points(run: &ResolvedRun, ds: &Dataset, probs: &[Vec<f64>]) -> Vec<
         .map(|(&f, p)| {
             let (s, y): (Vec<f64>, Vec<bool>) = p.iter().zip(ds.labels.hard_labels(&run.label_policy, f)).filter_map(|(&s, t)| t.map(|t| (s, t))).unzip();
             let yp = youden(&s, &y);
-            OperatingPoint {
-                finding: f,
-                threshold: yp.map(|p| p.threshold),
-                youden_j: yp.map(|p| p.j),
-                n_positive: y.iter().filter(|&&b| b).count(),
-                n_negative: y.iter().filter(|&&b| !b).count(),
-            }
+            OperatingPoint { finding: f, threshold: yp.map(|p| p.threshold), youden_j: yp.map(|p| p.j), n_positive: y.iter().filter(|&&b| b).count(), n_negative: y.iter().filter(|&&b| !b).count() }
         })
         .collect()
 }
@@ -96,6 +92,25 @@ fn operating_points(run: &ResolvedRun, ds: &Dataset, probs: &[Vec<f64>]) -> Vec<
 fn epoch_seed(seed: u64, epoch: u32) -> u64 {
     let h = blake3::hash(format!("{seed}\0epoch\0{epoch}").as_bytes());
     u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
+}
+
+/// The weights to validate and checkpoint after an epoch. For Schedule-Free AdamW the averaged
+/// point x (the training point y stays in `model`), with BatchNorm statistics recomputed at x by
+/// `bn_batches` training batches in training mode, as the schedule_free README asks; for every
+/// other rule, the model itself.
+#[allow(clippy::too_many_arguments)]
+fn evaluation_weights(model: &Model, optim: &TrainOptimizer, run: &ResolvedRun, ds: &Dataset, order: &[usize], c: usize, s: usize, k: usize, device: &Device) -> anyhow::Result<Model> {
+    let OptimizerConfig::ScheduleFreeAdamw { bn_batches, .. } = run.train.optimizer else {
+        return Ok(model.clone());
+    };
+    // A copy with its own running-statistics cells, so recomputing them leaves y's alone.
+    let x = optim.averaged(model.valid().train());
+    for chunk in order.chunks(run.train.batch_size as usize).take(bn_batches as usize) {
+        let b = load_batch(ds, chunk, &run.preprocess, &run.label_policy, &run.labels, run.train.seed)?;
+        let (images, _, _) = to_tensor(&b, c, s, k, device);
+        drop(x.forward(images));
+    }
+    Ok(x)
 }
 
 /// Split the training index into train and internal-validation subsets by patient hash.
@@ -137,7 +152,13 @@ fn start_from_weights(model: cxr_models::Model, run: &cxr_core::ResolvedRun, mac
                 bail!("{}: SHA-256 {got} does not match model.pretrained {want} in {}", path.display(), config_path.display());
             }
             let (model, report) = cxr_models::weights::load_file(model, &run.model.arch, path, &cxr_models::weights::LoadOptions { replace_head: true })?;
-            tracing::info!("loaded {} tensors from {} (classifier replaced: {} keys; stem adapted: {})", report.loaded, path.display(), report.replaced_head.len(), report.adapted_stem.as_deref().unwrap_or("no"));
+            tracing::info!(
+                "loaded {} tensors from {} (classifier replaced: {} keys; stem adapted: {})",
+                report.loaded,
+                path.display(),
+                report.replaced_head.len(),
+                report.adapted_stem.as_deref().unwrap_or("no")
+            );
             write_json_atomic(
                 &dir.file("pretrained.json"),
                 &serde_json::json!({
@@ -199,18 +220,21 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
     if state.epochs_done == 0 {
         model = start_from_weights(model, &run, machine, config_path, &dir)?;
     }
-    let mut optim = AdamWConfig::new().with_weight_decay(run.train.weight_decay as f32).init();
+    let mut learner = Learner::new(&run, model, &device)?;
     if state.epochs_done > 0 {
         let ed = dir.epoch_dir(state.epochs_done);
-        checkpoint::load_bytes(&mut model, fs_err::read(ed.join("model.bpk"))?).with_context(|| format!("resuming from {}", ed.display()))?;
-        let obytes = fs_err::read(ed.join("optimizer.bpk"))?;
-        optim = optim
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(obytes))
-            .map_err(|e| anyhow::anyhow!("{}: {e:?}", ed.join("optimizer.bpk").display()))?;
+        checkpoint::load_bytes(&mut learner.model, fs_err::read(ed.join("model.bpk"))?).with_context(|| format!("resuming from {}", ed.display()))?;
+        learner.optim.load_bytes(fs_err::read(ed.join("optimizer.bpk"))?).with_context(|| format!("resuming from {}", ed.join("optimizer.bpk").display()))?;
+        if let Some(h) = &mut learner.head {
+            h.load(&ed, &device)?;
+        }
         dir.truncate_log(state.epochs_done as usize)?;
     }
 
     let bs = run.train.batch_size as usize;
+    let accumulation = run.train.grad_accumulation as usize;
+    let steps_per_epoch = train_ds.len().div_ceil(bs).div_ceil(accumulation) as u64;
+    let total_steps = steps_per_epoch * u64::from(run.train.epochs);
     let t0 = std::time::Instant::now();
     while state.epochs_done < run.train.epochs && !state.stopped_early {
         let epoch = state.epochs_done + 1;
@@ -218,28 +242,45 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
         device.seed(epoch_seed(run.train.seed, epoch));
         let mut order: Vec<usize> = (0..train_ds.len()).collect();
         order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed(run.train.seed, epoch)));
-        let bar = ProgressBar::new(order.len() as u64).with_style(
-            ProgressStyle::with_template("epoch {msg} [{bar:30}] {pos}/{len} images, loss {prefix}").unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        let bar =
+            ProgressBar::new(order.len() as u64).with_style(ProgressStyle::with_template("epoch {msg} [{bar:30}] {pos}/{len} images, loss {prefix}").unwrap_or_else(|_| ProgressStyle::default_bar()));
         bar.set_message(format!("{epoch}/{}", run.train.epochs));
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for chunk in order.chunks(bs) {
-            let b = load_batch(&train_ds, chunk, &run.preprocess, &run.label_policy, &run.labels)?;
-            let (x, y, m) = to_tensor(&b, c, s, k, &device);
-            let loss = masked_bce_with_logits(model.forward(x), y, m);
-            let l: f32 = loss.clone().into_scalar();
-            if !l.is_finite() {
-                bail!("training diverged at epoch {epoch}: loss is {l}");
+        let mut step = u64::from(epoch - 1) * steps_per_epoch;
+        let mut lr = run.train.lr;
+        let batches: Vec<&[usize]> = order.chunks(bs).collect();
+        for group in batches.chunks(accumulation) {
+            let micro = group
+                .iter()
+                .map(|chunk| Ok(to_tensor(&load_batch(&train_ds, chunk, &run.preprocess, &run.label_policy, &run.labels, run.train.seed)?, c, s, k, &device)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (losses, used) = learner.step(&micro, At { step, total_steps, epoch: epoch - 1 }).map_err(|e| {
+                let first = seen + group[..e.micro_batch].iter().map(|c| c.len()).sum::<usize>();
+                anyhow::anyhow!(
+                    "training diverged at epoch {epoch}, optimizer step {} (images {}..{} of the epoch's order): the loss is {}; {} keeps its last complete checkpoint (after epoch {})",
+                    step + 1,
+                    first + 1,
+                    first + group[e.micro_batch].len(),
+                    e.value,
+                    dir.path.display(),
+                    epoch - 1
+                )
+            })?;
+            lr = used;
+            for (chunk, l) in group.iter().zip(losses) {
+                loss_sum += f64::from(l) * chunk.len() as f64;
+                seen += chunk.len();
+                bar.inc(chunk.len() as u64);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(run.train.lr, model, grads);
-            loss_sum += f64::from(l) * chunk.len() as f64;
-            seen += chunk.len();
-            bar.set_prefix(format!("{:.4}", loss_sum / seen as f64));
-            bar.inc(chunk.len() as u64);
+            bar.set_prefix(format!("{:.4}", loss_sum / seen.max(1) as f64));
+            step += 1;
         }
         bar.finish_and_clear();
-        let (val_loss, probs) = predict(&model, &val_ds, &run, bs.max(32))?;
+        let seconds = e0.elapsed().as_secs_f64();
+        // The weights to validate and checkpoint: Schedule-Free's averaged point with BatchNorm
+        // statistics recomputed there, every other rule's current weights.
+        let eval_model = evaluation_weights(&learner.model, &learner.optim, &run, &train_ds, &order, c, s, k, &device)?;
+        let (val_loss, probs) = predict(&eval_model, &val_ds, &run, bs.max(32))?;
         let au = aurocs(&run, &val_ds, &probs);
         let macro_auc = macro_mean(&au);
         let better = match (macro_auc, state.best_score) {
@@ -250,12 +291,13 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
         // Save the epoch's state first, then the log line, then state.json (the commit point).
         let ed = dir.epoch_dir(epoch);
         fs_err::create_dir_all(&ed)?;
-        let bytes = checkpoint::to_bytes(&model.valid())?;
-        save_bytes(&ed.join("model.bpk"), &bytes)?;
-        let obytes = optim.into_bytes().map_err(|e| anyhow::anyhow!("saving optimizer state: {e:?}"))?;
-        save_bytes(&ed.join("optimizer.bpk"), &obytes)?;
+        save_bytes(&ed.join("model.bpk"), &checkpoint::to_bytes(&learner.model.valid())?)?;
+        save_bytes(&ed.join("optimizer.bpk"), &learner.optim.to_bytes()?)?;
+        if let Some(h) = &learner.head {
+            h.save(&ed)?;
+        }
         if better {
-            save_bytes(&dir.file(&format!("best-epoch-{epoch:04}.bpk")), &bytes)?;
+            save_bytes(&dir.file(&format!("best-epoch-{epoch:04}.bpk")), &checkpoint::to_bytes(&eval_model.valid())?)?;
         }
         let log = serde_json::json!({
             "epoch": epoch,
@@ -263,8 +305,10 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
             "val_loss": val_loss,
             "val_auroc": run.labels.iter().zip(&au).map(|(f, a)| (f.name().to_string(), serde_json::json!(a))).collect::<serde_json::Map<_, _>>(),
             "val_macro_auroc": macro_auc,
-            "lr": run.train.lr,
-            "seconds": e0.elapsed().as_secs_f64(),
+            "lr": lr,
+            "optimizer_steps": step,
+            "seconds": seconds,
+            "images_per_second": seen as f64 / seconds.max(1e-9),
         });
         dir.append_log(&log)?;
         let prev_best = state.best_epoch;
@@ -308,6 +352,8 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
     let checkpoint_blake3 = save_bytes(&dir.file("checkpoint.bpk"), &best_bytes)?;
     prov.finished_unix = Some(now_unix());
     prov.train_seconds = Some(t0.elapsed().as_secs_f64());
+    prov.epochs = EpochTiming::from_log(&dir.file("train_log.jsonl"))?;
+    prov.peak_rss_bytes = peak_rss_bytes();
     write_json_atomic(&dir.file("provenance.json"), &prov)?;
     let complete = TrainComplete { run_id: run_id.clone(), best_epoch: best, best_val_macro_auroc: state.best_score, checkpoint_blake3, epochs_run: state.epochs_done };
     write_json_atomic(&dir.file("train_complete.json"), &complete)?;
@@ -326,6 +372,7 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::optim::{AdamWConfig, GradientsParams};
     use burn::tensor::Distribution;
 
     #[test]
