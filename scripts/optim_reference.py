@@ -5,7 +5,10 @@ Writes train/tests/fixtures/optim_trajectories.json: six parameters of a probe m
 stem matrix and its bias, a 4x3x3x3 convolution filter, a hidden 6x6 matrix and its bias, a 6x6
 head matrix), their start values, and for each optimizer the parameters after each of 4 steps.
 The gradient at every step is that of an elementwise loss L(θ) = Σ ½·w·θ² + u·θ + 0.3·sin(2θ), so
-SAM's second gradient is a real one. Matrices are in torch layout (out, in); Burn's Linear is
+SAM's second gradient is a real one; u is scaled by (1 + 0.5·t) at step t (0-based), so the
+gradient changes from step to step as a mini-batch's does (SOAP's first step does not move the
+weights, and an unchanged gradient would make its second step's projected gradient diagonal up
+to rounding, and its update a function of the rounding). Matrices are in torch layout (out, in); Burn's Linear is
 (in, out) and the test transposes. Everything runs in float32.
 
 Sources, per optimizer (methods.md §2):
@@ -13,7 +16,7 @@ Sources, per optimizer (methods.md §2):
   schedule_free_adamw       schedulefree 1.4.1 (PyPI) AdamWScheduleFree, foreach=False
   pesg, pdsca               libauc 2.0.1 (PyPI), with θ_ref started at 0 (see optim/auc.rs)
   lion, adan, muon, mars,
-  sam, asam                 torch transcriptions of the cited reference code (not on PyPI in
+  soap, sam, asam           torch transcriptions of the cited reference code (not on PyPI in
                             that form), labelled "transcription" in the fixture
 
 Run: python scripts/optim_reference.py   (needs torch, schedulefree, libauc)
@@ -28,19 +31,18 @@ SHAPES = [(6, 6), (6,), (4, 3, 3, 3), (6, 6), (6,), (6, 6)]
 STEPS = 4
 
 
-def arr(k, n, f):
-    i = np.arange(n, dtype=np.float64)
-    return f(i, k).astype(np.float32)
-
-
 def start():
+    # Seeded random values (stored in the fixture): matrices of full rank, so that SOAP's
+    # eigenbases are unique up to sign (a sinusoid of the flat index gives rank-2 matrices and
+    # degenerate eigenspaces, where any basis is as right as any other).
+    rng = np.random.default_rng(20261126)
     out = {}
-    for k, (n, s) in enumerate(zip(NAMES, SHAPES)):
+    for n, s in zip(NAMES, SHAPES):
         size = int(np.prod(s))
         out[n] = dict(
-            theta=arr(k, size, lambda i, k: 0.5 * np.sin(0.37 * i + 0.9 * k + 0.2)),
-            w=arr(k, size, lambda i, k: 1.0 + 0.5 * np.sin(0.11 * i + k)),
-            u=arr(k, size, lambda i, k: 0.8 * np.cos(0.23 * i + 0.7 * k)),
+            theta=(0.5 * rng.standard_normal(size)).astype(np.float32),
+            w=(1.0 + 0.5 * rng.uniform(-1, 1, size)).astype(np.float32),
+            u=(0.8 * rng.standard_normal(size)).astype(np.float32),
         )
     return out
 
@@ -52,11 +54,15 @@ def params():
     return [torch.tensor(S[n]["theta"].reshape(s), requires_grad=True) for n, s in zip(NAMES, SHAPES)]
 
 
+STEP = [0]  # the loss moves with the step, as a mini-batch's does
+
+
 def loss(ps):
     total = 0.0
+    c = 1.0 + 0.5 * STEP[0]
     for n, s, p in zip(NAMES, SHAPES, ps):
         w = torch.tensor(S[n]["w"].reshape(s)); u = torch.tensor(S[n]["u"].reshape(s))
-        total = total + (0.5 * w * p * p + u * p + 0.3 * torch.sin(2 * p)).sum()
+        total = total + (0.5 * w * p * p + c * u * p + 0.3 * torch.sin(2 * p)).sum()
     return total
 
 
@@ -64,6 +70,13 @@ def grads(ps):
     for p in ps:
         p.grad = None
     loss(ps).backward()
+
+
+def each_step():
+    """The steps 0..STEPS-1, setting the loss's step (call once per optimizer step)."""
+    for t in range(STEPS):
+        STEP[0] = t
+        yield t
 
 
 def f32(xs):  # 9 significant digits round-trip a float32 exactly
@@ -76,7 +89,7 @@ def snap(ps):
 
 def run_torch(make, after_step=None):
     ps = params(); opt = make(ps); traj = []
-    for t in range(STEPS):
+    for t in each_step():
         grads(ps); opt.step()
         traj.append(snap(ps))
         if after_step: after_step(opt, t)
@@ -86,7 +99,7 @@ def run_torch(make, after_step=None):
 # ---- transcriptions -------------------------------------------------------------------------
 def lion(ps, lr, wd, b1=0.9, b2=0.99):  # google/automl lion_pytorch.py
     m = [torch.zeros_like(p) for p in ps]; traj = []
-    for _ in range(STEPS):
+    for _ in each_step():
         grads(ps)
         with torch.no_grad():
             for p, mi in zip(ps, m):
@@ -101,7 +114,7 @@ def lion(ps, lr, wd, b1=0.9, b2=0.99):  # google/automl lion_pytorch.py
 def adan(ps, lr, wd, betas=(0.98, 0.92, 0.99), eps=1e-8, no_prox=False):  # sail-sg adan.py _single_tensor_adan
     st = [dict(m=torch.zeros_like(p), n=torch.zeros_like(p), v=torch.zeros_like(p), pre=None) for p in ps]; traj = []
     b1, b2, b3 = betas
-    for k in range(1, STEPS + 1):
+    for k in (s + 1 for s in each_step()):
         grads(ps)
         with torch.no_grad():
             bc1, bc2, bc3 = 1 - b1 ** k, 1 - b2 ** k, 1 - b3 ** k
@@ -140,7 +153,7 @@ def muon(ps, lr, wd, beta=0.95, aux_betas=(0.9, 0.95), aux_eps=1e-10, aux_ratio=
     hidden = {2, 3}; bufs = [torch.zeros_like(p) for p in ps]
     aux = torch.optim.AdamW([p for i, p in enumerate(ps) if i not in hidden], lr=lr * aux_ratio, betas=aux_betas, eps=aux_eps, weight_decay=wd)
     traj = []
-    for _ in range(STEPS):
+    for _ in each_step():
         grads(ps)
         with torch.no_grad():
             for i in hidden:
@@ -157,7 +170,7 @@ def muon(ps, lr, wd, beta=0.95, aux_betas=(0.9, 0.95), aux_eps=1e-10, aux_ratio=
 
 def mars(ps, lr, wd, betas=(0.95, 0.99), eps=1e-8, gamma=0.025, betas_1d=(0.9, 0.95)):  # AGI-Arena/MARS update_fn, mars-adamw, ≥2-D as MARS
     st = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p), last=torch.zeros_like(p)) for p in ps]; traj = []
-    for t in range(1, STEPS + 1):
+    for t in (s + 1 for s in each_step()):
         grads(ps)
         with torch.no_grad():
             for p, s in zip(ps, st):
@@ -182,7 +195,7 @@ def sharpness(ps, lr, wd, rho, adaptive_eta=None):
     # davda54/sam (first_step/second_step, adaptive=False) or SamsungLabs/ASAM ascent/descent;
     # base torch.optim.AdamW.
     base = torch.optim.AdamW(ps, lr=lr, weight_decay=wd, eps=1e-8); traj = []
-    for _ in range(STEPS):
+    for _ in each_step():
         grads(ps)
         with torch.no_grad():
             if adaptive_eta is None:
@@ -197,6 +210,56 @@ def sharpness(ps, lr, wd, rho, adaptive_eta=None):
         with torch.no_grad():
             for p, e in zip(ps, es): p.sub_(e)
         base.step()
+        traj.append(snap(ps))
+    return traj
+
+
+def soap(ps, lr, wd, betas=(0.95, 0.95), eps=1e-8, freq=2, max_dim=10000):
+    # methods.md §2.6 (nikhilvyas/SOAP at f42d296, defaults merge_dims/precondition_1d/
+    # normalize_grads off), with eigh and QR in float64 as the Rust side does them (the
+    # reference runs them in float32; everything else here is float32): the first call only builds L_d and Q_d = eigh, descending; later
+    # calls step Adam in the eigenbasis, decay after the step, then update L_d, refresh Q_d by
+    # power iteration + QR every `freq` steps, and keep m in the current basis.
+    b1, b2 = betas
+    def unfold_gram(g, d):
+        u = g.movedim(d, 0).reshape(g.shape[d], -1)
+        return u @ u.T
+    def mode(x, qs, back):
+        for d, q in enumerate(qs):
+            if q is not None:
+                x = torch.movedim(torch.tensordot(x, q.T if back else q, dims=([d], [0])), -1, d)
+        return x
+    st = [None] * len(ps); traj = []
+    for _ in each_step():
+        grads(ps)
+        with torch.no_grad():
+            for i, p in enumerate(ps):
+                g = p.grad.clone()
+                if st[i] is None:
+                    L = [None] if g.ndim == 1 else [torch.zeros(n, n) if n <= max_dim else None for n in g.shape]
+                    L = [None if l is None else l.lerp(unfold_gram(g, d), 1 - b2) for d, l in enumerate(L)]
+                    Q = [None if l is None else torch.flip(torch.linalg.eigh((l + 1e-30 * torch.eye(l.shape[0])).double())[1], [1]).float() for l in L]
+                    st[i] = dict(t=0, m=torch.zeros_like(g), v=torch.zeros_like(g), L=L, Q=Q)
+                    continue
+                s_ = st[i]
+                gp = mode(g, s_["Q"], False)
+                s_["t"] += 1; t = s_["t"]
+                s_["m"].mul_(b1).add_(gp, alpha=1 - b1); s_["v"].mul_(b2).add_(gp.square(), alpha=1 - b2)
+                step = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+                p.add_(mode(s_["m"] / (s_["v"].sqrt() + eps), s_["Q"], True), alpha=-step)
+                if wd > 0: p.add_(p, alpha=-lr * wd)
+                m = mode(s_["m"], s_["Q"], True)
+                s_["L"] = [None if l is None else l.lerp(unfold_gram(g, d), 1 - b2) for d, l in enumerate(s_["L"])]
+                if t % freq == 0:
+                    newq = []
+                    for d, (l, q) in enumerate(zip(s_["L"], s_["Q"])):
+                        if l is None: newq.append(None); continue
+                        l64, q64 = l.double(), q.double()
+                        order = torch.argsort(torch.diag(q64.T @ l64 @ q64), descending=True)
+                        s_["v"] = s_["v"].index_select(d, order)
+                        newq.append(torch.linalg.qr(l64 @ q64[:, order])[0].float())
+                    s_["Q"] = newq
+                s_["m"] = mode(m, s_["Q"], False)
         traj.append(snap(ps))
     return traj
 
@@ -218,7 +281,7 @@ def libauc_run(kind, lr, wd):
         g["model_ref"] = [torch.zeros_like(r) for r in g["model_ref"]]
     opt.model_ref = opt.param_groups[0]["model_ref"]
     traj = []
-    for t in range(STEPS):
+    for t in each_step():
         grads(ps)
         if kind == "pdsca":  # CE, AUC, CE, AUC: α.grad marks an AUC step
             stub.alpha.grad = torch.zeros(1) if t % 2 == 1 else None
@@ -250,6 +313,7 @@ def main():
     add("lion", "transcription of google/automl lion_pytorch.py", 1e-3, 0.1, lion(params(), 1e-3, 0.1))
     add("adan", "transcription of sail-sg/Adan adan.py _single_tensor_adan (proximal decay)", 1e-2, 0.02, adan(params(), 1e-2, 0.02))
     add("muon", "transcription of KellerJordan/Muon muon.py (MuonWithAuxAdam; Newton-Schulz in float32) + torch.optim.AdamW for the aux half", 0.02, 0.1, muon(params(), 0.02, 0.1))
+    add("soap", "transcription of methods.md §2.6 (nikhilvyas/SOAP f42d296; eigh and QR in float64), precondition_frequency 2 so the QR refresh runs", 3e-3, 0.01, soap(params(), 3e-3, 0.01))
     add("mars", "transcription of AGI-Arena/MARS mars.py update_fn (mars-adamw, ≥2-D tensors as MARS)", 3e-3, 0.1, mars(params(), 3e-3, 0.1))
     add("sam", "transcription of davda54/sam sam.py (adaptive=False), base torch.optim.AdamW", 1e-2, 0.1, sharpness(params(), 1e-2, 0.1, 0.05))
     add("asam", "transcription of SamsungLabs/ASAM asam.py, base torch.optim.AdamW", 1e-2, 0.1, sharpness(params(), 1e-2, 0.1, 0.5, adaptive_eta=0.01))

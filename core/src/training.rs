@@ -24,6 +24,9 @@ defaults! {
     sf_weight_lr_power: f64 = f(2.0);
     bn_batches: u32 = 50;
     lion_betas: [f64; 2] = [0.9, 0.99];
+    soap_betas: [f64; 2] = [0.95, 0.95];
+    soap_freq: u32 = 10;
+    soap_max_dim: u32 = 10_000;
     adan_betas: [f64; 3] = [0.98, 0.92, 0.99];
     mars_betas: [f64; 2] = [0.95, 0.99];
     mars_gamma: f64 = f(0.025);
@@ -125,6 +128,21 @@ pub enum OptimizerConfig {
         #[serde(default = "lion_betas")]
         betas: [f64; 2],
     },
+    /// SOAP (nikhilvyas/SOAP at f42d296): Adam in the eigenbasis of Shampoo's preconditioner.
+    Soap {
+        /// (β1, β2); β2 also smooths the preconditioner (`shampoo_beta = -1`).
+        #[serde(default = "soap_betas")]
+        betas: [f64; 2],
+        /// ε.
+        #[serde(default = "eps8")]
+        eps: f64,
+        /// Eigenbasis refresh period in steps.
+        #[serde(default = "soap_freq")]
+        precondition_frequency: u32,
+        /// Dimensions larger than this get no preconditioner.
+        #[serde(default = "soap_max_dim")]
+        max_precond_dim: u32,
+    },
     /// Adan (sail-sg/Adan), β in the code convention (they multiply the old state).
     Adan {
         /// (β1, β2, β3).
@@ -218,7 +236,7 @@ impl Default for OptimizerConfig {
 }
 
 /// Valid optimizer names, for error messages.
-pub const OPTIMIZER_NAMES: &[&str] = &["adamw", "rmsprop", "muon", "schedule_free_adamw", "lion", "adan", "mars", "sam", "asam", "pesg", "pdsca"];
+pub const OPTIMIZER_NAMES: &[&str] = &["adamw", "rmsprop", "muon", "schedule_free_adamw", "lion", "soap", "adan", "mars", "sam", "asam", "pesg", "pdsca"];
 
 impl OptimizerConfig {
     /// The `name` it is chosen by.
@@ -230,6 +248,7 @@ impl OptimizerConfig {
             Self::Muon { .. } => "muon",
             Self::ScheduleFreeAdamw { .. } => "schedule_free_adamw",
             Self::Lion { .. } => "lion",
+            Self::Soap { .. } => "soap",
             Self::Adan { .. } => "adan",
             Self::Mars { .. } => "mars",
             Self::Sam { .. } => "sam",
@@ -388,7 +407,7 @@ pub fn check_combination(optimizer: &OptimizerConfig, loss: &LossConfig) -> Resu
     if let OptimizerConfig::Sam { base, .. } | OptimizerConfig::Asam { base, .. } = optimizer
         && matches!(**base, OptimizerConfig::Sam { .. } | OptimizerConfig::Asam { .. } | OptimizerConfig::ScheduleFreeAdamw { .. } | OptimizerConfig::Pesg { .. } | OptimizerConfig::Pdsca { .. })
     {
-        return Err(format!("train.optimizer.base {:?} cannot be the base rule of {:?}; use adamw, rmsprop, muon, lion, adan or mars", base.name(), optimizer.name()));
+        return Err(format!("train.optimizer.base {:?} cannot be the base rule of {:?}; use adamw, rmsprop, muon, lion, soap, adan or mars", base.name(), optimizer.name()));
     }
     check_values(optimizer)?;
     if let LossConfig::Focal { gamma, .. } = loss
@@ -409,7 +428,11 @@ fn beta_ok(b: f64) -> bool {
 fn check_values(o: &OptimizerConfig) -> Result<(), String> {
     let bad = |what: &str, v: f64| Err(format!("train.optimizer.{what} out of range: {v}"));
     let betas: Vec<f64> = match o {
-        OptimizerConfig::Adamw { betas, .. } | OptimizerConfig::ScheduleFreeAdamw { betas, .. } | OptimizerConfig::Lion { betas } | OptimizerConfig::Mars { betas, .. } => betas.to_vec(),
+        OptimizerConfig::Adamw { betas, .. }
+        | OptimizerConfig::ScheduleFreeAdamw { betas, .. }
+        | OptimizerConfig::Lion { betas }
+        | OptimizerConfig::Soap { betas, .. }
+        | OptimizerConfig::Mars { betas, .. } => betas.to_vec(),
         OptimizerConfig::Adan { betas, .. } => betas.to_vec(),
         OptimizerConfig::Muon { momentum, aux_betas, .. } => vec![*momentum, aux_betas[0], aux_betas[1]],
         OptimizerConfig::Rmsprop { alpha, momentum, .. } => vec![*alpha, *momentum],
@@ -427,6 +450,7 @@ fn check_values(o: &OptimizerConfig) -> Result<(), String> {
     }
     match o {
         OptimizerConfig::Muon { ns_steps: 0, .. } => bad("ns_steps", 0.0),
+        OptimizerConfig::Soap { precondition_frequency: 0, .. } => bad("precondition_frequency", 0.0),
         OptimizerConfig::Pesg { decay_factor, .. } | OptimizerConfig::Pdsca { decay_factor, .. } if *decay_factor <= 0.0 => bad("decay_factor", *decay_factor),
         _ => Ok(()),
     }

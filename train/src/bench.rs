@@ -301,3 +301,62 @@ pub fn profile_forward(arch: &str, size: usize, batch: usize, iters: usize) -> a
     rows.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
     Ok(rows)
 }
+
+/// One optimizer's training-step cost (`cxr-train bench --optimizers`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OptimBench {
+    /// Optimizer name (with its loss where it needs one).
+    pub optimizer: String,
+    /// Median seconds of a whole step: forward, loss, backward (twice for SAM/ASAM), the rule.
+    pub seconds_per_step: f64,
+    /// That over AdamW's, when AdamW was measured in the same run.
+    pub relative_to_adamw: Option<f64>,
+}
+
+/// The `[train]` extra that selects optimizer `name` with its defaults (PESG and PDSCA with the
+/// loss they need).
+fn optimizer_toml(name: &str) -> String {
+    match name {
+        "pesg" => "[train.optimizer]\nname = \"pesg\"\n[train.loss]\nname = \"auc_m\"\n".into(),
+        "pdsca" => "[train.optimizer]\nname = \"pdsca\"\n[train.loss]\nname = \"compositional_auc\"\n".into(),
+        other => format!("[train.optimizer]\nname = \"{other}\"\n"),
+    }
+}
+
+/// Time a whole training step of `arch` under each optimizer (synthetic 3-channel input, the
+/// nine shared labels, random 0/1 targets), `iters` timed steps after `warmup`.
+///
+/// # Errors
+/// An unknown architecture, size or optimizer name.
+pub fn bench_optimizers(arch: &str, size: usize, batch: usize, iters: usize, warmup: usize, names: &[String]) -> anyhow::Result<Vec<OptimBench>> {
+    cxr_models::check_input_size(arch, size as u32)?;
+    let mut out: Vec<OptimBench> = Vec::new();
+    for name in names {
+        let toml = format!("[model]\narch = \"{arch}\"\nin_chans = 3\nimage_size = {size}\n[train]\nepochs = 1\nbatch_size = {batch}\nlr = 0.001\n{}", optimizer_toml(name));
+        let run = cxr_core::RawConfig::from_toml(&toml)?.resolve(|_| Ok(()), "bench")?;
+        let ad = Device::flex().autodiff();
+        ad.seed(1);
+        let model = cxr_models::build(arch, run.labels.len(), 3, 0.0, &ad)?;
+        let mut learner = crate::learner::Learner::new(&run, model, &ad)?;
+        let k = run.labels.len();
+        let x = Tensor::<4>::random([batch, 3, size, size], Distribution::Normal(0.0, 1.0), &ad);
+        let y = Tensor::<2>::random([batch, k], Distribution::Bernoulli(0.3), &ad);
+        let m = Tensor::<2>::ones([batch, k], &ad);
+        let micro = [(x, y, m)];
+        let mut times = Vec::new();
+        for i in 0..warmup + iters {
+            let t = Instant::now();
+            learner.step(&micro, crate::schedule::At { step: i as u64, total_steps: (warmup + iters) as u64, epoch: 0 }).map_err(|e| anyhow::anyhow!("{name}: loss {}", e.value))?;
+            if i >= warmup {
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        out.push(OptimBench { optimizer: name.clone(), seconds_per_step: median(times), relative_to_adamw: None });
+    }
+    if let Some(base) = out.iter().find(|b| b.optimizer == "adamw").map(|b| b.seconds_per_step) {
+        for b in &mut out {
+            b.relative_to_adamw = Some(b.seconds_per_step / base);
+        }
+    }
+    Ok(out)
+}

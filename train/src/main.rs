@@ -55,6 +55,10 @@ enum Command {
         /// activations, …) and print where the time goes.
         #[arg(long)]
         profile: bool,
+        /// Instead, time a whole training step under each of these optimizers (comma-separated,
+        /// or `all`), with the step cost relative to AdamW's.
+        #[arg(long, value_delimiter = ',')]
+        optimizers: Vec<String>,
     },
     /// Check that a reference state dict (torchvision / timm, .safetensors or .pth) loads into an
     /// architecture, and print the SHA-256 to put in the config as model.pretrained.
@@ -111,6 +115,22 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+        Command::Bench { arch, size, batch, iters, warmup, optimizers, .. } if !optimizers.is_empty() => {
+            let names: Vec<String> = if optimizers == ["all"] { cxr_core::OPTIMIZER_NAMES.iter().map(|s| (*s).to_string()).collect() } else { optimizers };
+            match cxr_train::bench::bench_optimizers(&arch, size, batch, iters.max(1), warmup, &names) {
+                Ok(rows) => {
+                    for r in &rows {
+                        eprintln!("{:<20} {:>8.3} s/step {}", r.optimizer, r.seconds_per_step, r.relative_to_adamw.map_or_else(String::new, |x| format!("{x:.2}× AdamW")));
+                    }
+                    println!("{}", serde_json::to_string(&rows).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Bench { arch, size, batch, iters, profile: true, .. } => match cxr_train::bench::profile_forward(&arch, size, batch, iters) {
             Ok(rows) => {

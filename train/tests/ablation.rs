@@ -117,6 +117,7 @@ ablation! {
     muon_bce: 0.02, "[train.optimizer]\nname = \"muon\"", 4;
     schedule_free_adamw_bce: 0.001, "[train.optimizer]\nname = \"schedule_free_adamw\"\nwarmup_steps = 2", 4;
     lion_bce: 0.0001, "[train.optimizer]\nname = \"lion\"", 4;
+    soap_bce: 0.003, "[train.optimizer]\nname = \"soap\"\nprecondition_frequency = 2", 5;
     adan_bce: 0.001, "[train.optimizer]\nname = \"adan\"", 4;
     mars_bce: 0.001, "[train.optimizer]\nname = \"mars\"", 4;
     sam_bce: 0.001, "[train.optimizer]\nname = \"sam\"", 4;

@@ -12,6 +12,7 @@ pub mod muon;
 pub mod params;
 pub mod schedule_free;
 pub mod sharpness;
+pub mod soap;
 pub mod state;
 
 use burn::module::ParamGroup;
@@ -89,6 +90,14 @@ pub fn module_optimizer(config: &OptimizerConfig, weight_decay: f64, params: &pa
             eval: phase.averaged,
         }),
         OptimizerConfig::Lion { betas } => LionConfig::new().with_beta_1(betas[0] as f32).with_beta_2(betas[1] as f32).with_weight_decay(wd as f32).init(),
+        OptimizerConfig::Soap { betas, eps, precondition_frequency, max_precond_dim } => ModuleOptimizer::from(soap::Soap {
+            beta1: betas[0],
+            beta2: betas[1],
+            eps: *eps,
+            weight_decay: wd,
+            precondition_frequency: u64::from(*precondition_frequency),
+            max_precond_dim: *max_precond_dim as usize,
+        }),
         OptimizerConfig::Adan { betas, eps, no_prox } => AdanConfig::new()
             .with_beta_1(betas[0] as f32)
             .with_beta_2(betas[1] as f32)
