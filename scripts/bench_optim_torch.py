@@ -180,8 +180,9 @@ def main():
         elif name == "pdsca":
             from libauc.losses import CompositionalAUCLoss
             from libauc.optimizers import PDSCA
-            auc = CompositionalAUCLoss(num_labels=9, device="cpu") if "num_labels" in CompositionalAUCLoss.__init__.__code__.co_varnames else CompositionalAUCLoss(device="cpu")
-            loss_fn = lambda out: auc(out.mean(1, keepdim=True), y[:, :1])
+            multi = "num_labels" in CompositionalAUCLoss.__init__.__code__.co_varnames
+            auc = CompositionalAUCLoss(num_labels=9, device="cpu") if multi else CompositionalAUCLoss(device="cpu")
+            loss_fn = (lambda out: auc(torch.sigmoid(out), y)) if multi else (lambda out: auc(torch.sigmoid(out[:, :1]), y[:, :1]))
             opt = PDSCA(ps, loss_fn=auc, lr=lr, verbose=False, device="cpu")
         else:
             raise SystemExit(f"unknown optimizer {name}")

@@ -396,6 +396,23 @@ mod tests {
         let mut raw2 = raw.clone();
         raw2.train.lr = 0.01;
         assert_ne!(a.run_id(), raw2.resolve(known, "m1").unwrap().run_id());
+        // Every ablation axis is in the id, its defaults included.
+        let id = |extra: &str| RawConfig::from_toml(&format!("{CFG}\n{extra}")).unwrap().resolve(known, "m1").unwrap().run_id();
+        let variants = [
+            "[train.optimizer]\nname = \"lion\"",
+            "[train.optimizer]\nname = \"lion\"\nbetas = [0.9, 0.98]",
+            "[train.loss]\nname = \"focal\"",
+            "[train.schedule]\nname = \"cosine\"",
+            "[train.grad_clip]\nmax_norm = 1.0",
+            "[label_policy]\nuncertain = \"ones_lsr\"",
+        ];
+        let mut ids: Vec<_> = variants.iter().map(|v| id(v)).collect();
+        ids.push(a.run_id());
+        ids.push(id("[train.optimizer]\nname = \"adamw\""));
+        let distinct: std::collections::HashSet<_> = ids.iter().map(|r| r.0.clone()).collect();
+        assert_eq!(distinct.len(), variants.len() + 1, "each axis changes the id; spelling out the default does not: {ids:?}");
+        let gb = RawConfig::from_toml(&CFG.replace("lr = 0.001", "lr = 0.001\ngrad_accumulation = 2")).unwrap().resolve(known, "m1").unwrap();
+        assert_ne!(a.run_id(), gb.run_id());
     }
 
     #[test]

@@ -95,7 +95,8 @@ impl AucHead {
         let next = (alpha.clone() + ((b - a).add_scalar(margin).mul_scalar(2.0) - alpha.mul_scalar(2.0)).mul_scalar(lr)).clamp(0.0, 999.0);
         // A fresh leaf (from the values) so that the dual variable stays out of every graph.
         let device = next.device();
-        let leaf = Tensor::<1>::from_data(next.into_data(), &device).require_grad();
+        let leaf = Tensor::<1>::from_data(next.into_data(), &device);
+        let leaf = if device.is_autodiff() { leaf.require_grad() } else { leaf };
         Self { alpha: Param::initialized(id, leaf), ..self }
     }
 }

@@ -172,3 +172,65 @@ fn the_strategies_give_different_targets() {
     assert!(!soft.is_empty() && soft.iter().all(|y| (0.55..=0.85).contains(y)), "{soft:?}");
     assert!(zeros_lsr.0.iter().zip(&ignore.1).filter(|(_, m)| **m == 0.0).all(|(y, _)| (0.0..=0.30).contains(y)));
 }
+
+#[test]
+fn sam_takes_batchnorm_statistics_from_the_first_pass_only() {
+    use burn::optim::GradientsParams;
+    use cxr_train::optim::params::ParamList;
+    use cxr_train::optim::sharpness::{Sharpness, perturbed};
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    let model = cxr_models::build("resnet18", K, 1, 0.0, &device).expect("model");
+    let (x, y, m) = batch(&LabelPolicy::default(), &device);
+    let fingerprint = |model: &cxr_models::Model| cxr_models::checkpoint::weights_blake3(&model.valid());
+    let before = fingerprint(&model);
+    let loss = cxr_train::loss::masked_bce_with_logits(model.forward(x.clone()), y.clone(), m.clone());
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let first_pass = fingerprint(&model);
+    assert_ne!(before, first_pass, "the first pass updates the running statistics");
+    let probe = perturbed(&model, &grads, &ParamList::of(&model), Sharpness::Sam { rho: 0.05 });
+    let at_probe = fingerprint(&probe);
+    let loss = cxr_train::loss::masked_bce_with_logits(probe.forward(x), y, m);
+    let _ = GradientsParams::from_grads(loss.backward(), &probe);
+    assert_eq!(fingerprint(&model), first_pass, "the second pass leaves the model's statistics alone");
+    assert_ne!(fingerprint(&probe), at_probe, "the probe ran in training mode with its own statistics");
+}
+
+#[test]
+fn global_norm_clipping_matches_torch_clip_grad_norm() {
+    use burn::module::Param;
+    use burn::optim::GradientsParams;
+    use cxr_core::{ClipScope, GradClipConfig};
+    use cxr_train::optim::clip::{clip, global_norm};
+    use cxr_train::optim::params::ParamList;
+    #[derive(burn::module::Module, Debug)]
+    struct Two {
+        a: Param<Tensor<2>>,
+        b: Param<Tensor<1>>,
+    }
+    let device = Device::flex().autodiff();
+    let two = Two { a: Param::from_tensor(Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device)), b: Param::from_tensor(Tensor::<1>::from_floats([1.0, -2.0], &device)) };
+    let params = ParamList::of(&two);
+    // Loss Σ 3·a + Σ b²: gradients 3 everywhere on a (norm 6) and (2, −4) on b (norm √20).
+    let grads_of = |two: &Two| GradientsParams::from_grads((two.a.val().mul_scalar(3.0).sum() + two.b.val().powf_scalar(2.0).sum()).backward(), two);
+    let mut g = grads_of(&two);
+    let total = (36.0f64 + 20.0).sqrt();
+    assert!((global_norm(&mut g, &params) - total).abs() < 1e-5);
+    // torch.nn.utils.clip_grad_norm_(max_norm=1): every gradient × 1/(‖g‖ + 1e-6).
+    let before = clip(&mut g, &params, &GradClipConfig { max_norm: 1.0, over: ClipScope::Global });
+    assert!((before - total).abs() < 1e-5);
+    let a: Vec<f32> = g.get::<2>(params.0[0].id).expect("a").into_data().try_to_vec().expect("a");
+    let want = 3.0 / (total + 1e-6);
+    assert!(a.iter().all(|v| (f64::from(*v) - want).abs() < 1e-6), "{a:?} vs {want}");
+    assert!((global_norm(&mut g, &params) - 1.0).abs() < 1e-5);
+    // Per tensor: a is scaled to norm 1, b to norm 1, independently.
+    let mut g = grads_of(&two);
+    clip(&mut g, &params, &GradClipConfig { max_norm: 1.0, over: ClipScope::Tensor });
+    let b: Vec<f32> = g.get::<1>(params.0[1].id).expect("b").into_data().try_to_vec().expect("b");
+    assert!((b[0] - (2.0 / (20.0f64.sqrt() + 1e-6)) as f32).abs() < 1e-6 && (b[1] + (4.0 / (20.0f64.sqrt() + 1e-6)) as f32).abs() < 1e-6, "{b:?}");
+    // Below the limit nothing changes.
+    let mut g = grads_of(&two);
+    clip(&mut g, &params, &GradClipConfig { max_norm: 100.0, over: ClipScope::Global });
+    let a: Vec<f32> = g.get::<2>(params.0[0].id).expect("a").into_data().try_to_vec().expect("a");
+    assert!(a.iter().all(|v| *v == 3.0));
+}
