@@ -1,8 +1,10 @@
 //! `cxr-train`: training on the CheXpert-format site.
 //!
-//! Masked BCE with soft targets, AdamW, seeded, internal validation each epoch (model selection,
-//! early stopping, and the operating points frozen into the model card), a write-once run
-//! directory named by the config hash, and resume from the last finished epoch.
+//! The ablation axes of the run config — optimizer ([`optim`]), loss ([`loss`], [`auc_loss`]),
+//! uncertainty strategy ([`batches`]), schedule ([`schedule`]), accumulation and clipping — put
+//! together per step by [`learner`]; seeded; internal validation each epoch (model selection,
+//! early stopping, and the operating points frozen into the model card); a write-once run
+//! directory named by the config hash; and bit-identical resume from the last finished epoch.
 //!
 //! Must not depend on ONNX Runtime, `cxr-onnx` or `cxr-export`: training never touches ONNX.
 
