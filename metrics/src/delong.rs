@@ -42,10 +42,15 @@ pub fn delong(scores: &[f64], positive: &[bool]) -> Option<DelongAuc> {
     let all: Vec<f64> = pos.iter().chain(&neg).copied().collect();
     let (tz, tx, ty) = (midranks(&all), midranks(&pos), midranks(&neg));
     let (mf, nf) = (m as f64, n as f64);
-    let auc = tz[..m].iter().sum::<f64>() / (mf * nf) - (mf + 1.0) / (2.0 * nf);
+    // The Mann–Whitney U (midranks are multiples of ½, so the sum and U are exact) divided
+    // once: `Σ/(mn) − (m+1)/(2n)` rounds twice and put a perfect separation an ulp below 1, with
+    // an interval that missed the exact AUC.
+    let u = tz[..m].iter().sum::<f64>() - mf * (mf + 1.0) / 2.0;
+    let auc = (u / (mf * nf)).clamp(0.0, 1.0);
     let v10: Vec<f64> = (0..m).map(|i| (tz[i] - tx[i]) / nf).collect();
     let v01: Vec<f64> = (0..n).map(|j| 1.0 - (tz[m + j] - ty[j]) / mf).collect();
-    let variance = sample_var(&v10) / mf + sample_var(&v01) / nf;
-    let half = Z95 * variance.max(0.0).sqrt();
+    // A variance of identical components can round an ulp below 0.
+    let variance = (sample_var(&v10) / mf + sample_var(&v01) / nf).max(0.0);
+    let half = Z95 * variance.sqrt();
     Some(DelongAuc { auc, variance, ci_low: (auc - half).max(0.0), ci_high: (auc + half).min(1.0) })
 }

@@ -24,6 +24,17 @@ fn ap_brute(s: &[f64], y: &[bool]) -> f64 {
     ap
 }
 
+/// A perfectly separating input proptest found in a fresh CI run: DeLong's AUC came out an ulp
+/// below 1, and its interval missed the exact value.
+#[test]
+fn delong_on_a_perfect_separation_is_exactly_one() {
+    let s = [0.4, 0.4, 0.0, 0.4, 0.4, 0.0, 0.0];
+    let y = [true, true, false, true, true, false, false];
+    let d = delong(&s, &y).expect("both classes");
+    assert_eq!((d.auc, d.variance, d.ci_low, d.ci_high), (1.0, 0.0, 1.0, 1.0));
+    assert_eq!(auroc(&s, &y), Some(1.0));
+}
+
 proptest! {
     #[test]
     fn delong_auc_is_the_mann_whitney_auc_and_the_interval_contains_it((s, y) in data()) {

@@ -256,14 +256,14 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let (losses, used) = learner.step(&micro, At { step, total_steps, epoch: epoch - 1 }).map_err(|e| {
                 let first = seen + group[..e.micro_batch].iter().map(|c| c.len()).sum::<usize>();
+                let kept = if epoch > 1 { format!("keeps its last complete checkpoint (after epoch {})", epoch - 1) } else { "keeps its last complete checkpoint: none, no epoch had finished".into() };
                 anyhow::anyhow!(
-                    "training diverged at epoch {epoch}, optimizer step {} (images {}..{} of the epoch's order): the loss is {}; {} keeps its last complete checkpoint (after epoch {})",
+                    "training diverged at epoch {epoch}, optimizer step {} (images {}..{} of the epoch's order): the loss is {}; {} {kept}",
                     step + 1,
                     first + 1,
                     first + group[e.micro_batch].len(),
                     e.value,
                     dir.path.display(),
-                    epoch - 1
                 )
             })?;
             lr = used;
