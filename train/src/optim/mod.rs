@@ -21,6 +21,12 @@ use burn::optim::{AdamWConfig, AdanConfig, LearningRate, LionConfig, ModuleOptim
 use burn::prelude::*;
 use cxr_core::OptimizerConfig;
 
+/// `start + w·(end − start)`, torch's `lerp` (the start-based form below w = 0.5, the end-based one above), which
+/// several rules use for their moving averages.
+pub(crate) fn lerp<const D: usize>(start: Tensor<D>, end: Tensor<D>, w: f32) -> Tensor<D> {
+    if w < 0.5 { start.clone() + (end - start).mul_scalar(w) } else { end.clone() - (end - start).mul_scalar(1.0 - w) }
+}
+
 /// Another rule with its learning rate scaled (Muon's AdamW half runs at its own rate).
 #[derive(Clone, Debug)]
 pub struct Scaled<O> {

@@ -25,11 +25,6 @@ pub struct Muon {
     pub weight_decay: f32,
 }
 
-/// `start + w·(end − start)`, torch's `lerp` for w < 0.5 (the form its kernels use there).
-pub(crate) fn lerp<const D: usize>(start: Tensor<D>, end: Tensor<D>, w: f32) -> Tensor<D> {
-    if w < 0.5 { start.clone() + (end - start).mul_scalar(w) } else { end.clone() - (end - start).mul_scalar(1.0 - w) }
-}
-
 /// Approximately orthogonalize a 2-D matrix (the zeroth power of its SVD), as `zeropower_via_newtonschulz5`.
 #[must_use]
 pub fn newton_schulz(g: Tensor<2>, steps: u32) -> Tensor<2> {
@@ -53,8 +48,8 @@ impl Optimizer for Muon {
     fn step<const D: usize>(&self, lr: LearningRate, tensor: Tensor<D>, grad: Tensor<D>, state: Option<Self::State<D>>) -> (Tensor<D>, Option<Self::State<D>>) {
         let beta = self.momentum;
         let buf = state.map_or_else(|| grad.zeros_like(), |s| s.tensors[0].clone());
-        let buf = lerp(buf, grad.clone(), 1.0 - beta);
-        let update = if self.nesterov { lerp(grad, buf.clone(), beta) } else { buf.clone() };
+        let buf = super::lerp(buf, grad.clone(), 1.0 - beta);
+        let update = if self.nesterov { super::lerp(grad, buf.clone(), beta) } else { buf.clone() };
         let dims = update.dims();
         let (rows, cols) = if D >= 2 { (dims[0], dims[1..].iter().product()) } else { (1, dims.iter().product()) };
         let ortho = newton_schulz(update.reshape([rows, cols]), self.ns_steps).reshape(dims);

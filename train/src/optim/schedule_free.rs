@@ -61,7 +61,7 @@ impl Optimizer for ScheduleFreeAdamW {
         if self.weight_decay != 0.0 {
             g = g + y.clone().mul_scalar(self.weight_decay);
         }
-        let y = super::muon::lerp(y, z.clone(), ckp1 as f32);
+        let y = super::lerp(y, z.clone(), ckp1 as f32);
         let y = y + g.clone().mul_scalar(lr * (self.beta1 * (1.0 - ckp1) - 1.0));
         let z = z - g.mul_scalar(lr);
         (y, Some(Slots { step: k + 1, scalars: vec![lr_max, weight_sum], tensors: vec![z, v] }))
@@ -76,5 +76,5 @@ impl Optimizer for ScheduleFreeAdamW {
 /// optimizer's `eval()`).
 #[must_use]
 pub fn to_x<const D: usize>(y: Tensor<D>, z: Tensor<D>, beta1: f64) -> Tensor<D> {
-    super::muon::lerp(y, z, (1.0 - 1.0 / beta1) as f32)
+    super::lerp(y, z, (1.0 - 1.0 / beta1) as f32)
 }

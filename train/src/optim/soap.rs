@@ -130,7 +130,7 @@ fn unpack<const D: usize>(s: Slots<D>) -> Unpacked<D> {
 
 impl Soap {
     fn lerp_factors<const D: usize>(&self, l: Vec<Option<Tensor<2>>>, g: &Tensor<D>) -> Vec<Option<Tensor<2>>> {
-        l.into_iter().enumerate().map(|(d, f)| f.map(|f| super::muon::lerp(f, gram(g, d), (1.0 - self.beta2) as f32))).collect()
+        l.into_iter().enumerate().map(|(d, f)| f.map(|f| super::lerp(f, gram(g, d), (1.0 - self.beta2) as f32))).collect()
     }
 
     /// One power iteration and QR per factor, with the second moment's slices put in the order
