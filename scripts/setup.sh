@@ -20,9 +20,9 @@ DICOM_SAMPLES=(MR_small.dcm MR_small_jp2klossless.dcm JPGExtended.dcm rtdose.dcm
 
 log() { echo "setup: $*" >&2; }
 
-# 1. System packages. Only pkg-config is needed today (no C library is linked at build time);
-#    the list lives here so later features (HDF5 cache) add to one place.
-APT_PACKAGES=(pkg-config)
+# 1. System packages: pkg-config and Debian's libhdf5 for the HDF5 image cache (training and
+#    cxr-data link it; the evaluator's default build does not).
+APT_PACKAGES=(pkg-config libhdf5-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

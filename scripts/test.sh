@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --with-onnx-checker --with-dicom-samples
 export ORT_DYLIB_PATH="$PWD/.ort/lib/libonnxruntime.so.1.31.1"
 export CXR_ONNX_PYTHONPATH="$PWD/.ort/py"
-cargo build --release --bins
+# The evaluator with its HDF5 cache feature: the tests run `cxr-eval run --cache`. (A hospital
+# inference box builds it without; tests/it/boundaries.rs checks that build links no libhdf5.)
+cargo build --release --bins --features cxr-evaluate/cache
 cargo test --release --workspace --no-fail-fast "$@"

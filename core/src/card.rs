@@ -214,8 +214,7 @@ impl ModelCard {
     /// Wrong schema version, no labels, repeated labels, or operating points that do not match
     /// the labels.
     pub fn from_json(text: &str) -> Result<Self, CardError> {
-        let card: Self =
-            serde_json::from_str(text).map_err(|e| CardError::Invalid(e.to_string()))?;
+        let card: Self = serde_json::from_str(text).map_err(|e| CardError::Invalid(e.to_string()))?;
         card.validate()?;
         Ok(card)
     }
@@ -226,10 +225,7 @@ impl ModelCard {
     /// See [`ModelCard::from_json`].
     pub fn validate(&self) -> Result<(), CardError> {
         if self.schema_version != CARD_SCHEMA_VERSION {
-            return Err(CardError::Invalid(format!(
-                "schema_version {} is not supported (this build reads {CARD_SCHEMA_VERSION})",
-                self.schema_version
-            )));
+            return Err(CardError::Invalid(format!("schema_version {} is not supported (this build reads {CARD_SCHEMA_VERSION})", self.schema_version)));
         }
         let mut seen = std::collections::HashSet::new();
         if self.labels.is_empty() || !self.labels.iter().all(|f| seen.insert(*f)) {
@@ -237,9 +233,11 @@ impl ModelCard {
         }
         let ops: Vec<Finding> = self.operating_points.iter().map(|o| o.finding).collect();
         if ops != self.labels {
-            return Err(CardError::Invalid(
-                "operating_points must list the labels in the same order".into(),
-            ));
+            return Err(CardError::Invalid("operating_points must list the labels in the same order".into()));
+        }
+        self.preprocess.validate().map_err(CardError::Invalid)?;
+        if self.preprocess.needs_fitting() {
+            return Err(CardError::Invalid("preprocess: histogram standardization without its learned landmarks".into()));
         }
         Ok(())
     }

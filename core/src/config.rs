@@ -4,14 +4,14 @@
 //! Machine-local settings (dataset roots, threads) never enter the hash: the same experiment has
 //! the same id on every machine.
 
-use crate::training::{GradClipConfig, LossConfig, OptimizerConfig, ScheduleConfig, check_combination};
-use crate::{Finding, LabelPolicy, Normalization, PreprocessSpec, ResizeFilter, SHARED9, SourceId};
+use crate::training::{AugmentConfig, GradClipConfig, LossConfig, OptimizerConfig, ScheduleConfig, check_combination};
+use crate::{Aspect, Depth, Finding, Intensity, LabelPolicy, Normalization, PreprocessSpec, ResizeFilter, RoiCrop, RoiMode, SHARED9, SourceId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
 /// Version of the resolved-run schema; part of the hash, so a change of meaning changes ids.
-const RESOLVED_SCHEMA: u32 = 2;
+const RESOLVED_SCHEMA: u32 = 3;
 
 /// The model section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +78,9 @@ pub struct TrainConfig {
     /// Gradient clipping (`[train.grad_clip]`), off when absent.
     #[serde(default)]
     pub grad_clip: Option<GradClipConfig>,
+    /// Training-time augmentation (`[train.augment]`), off when absent.
+    #[serde(default)]
+    pub augment: Option<AugmentConfig>,
     /// Seed for initialisation, shuffling and augmentation.
     #[serde(default)]
     pub seed: u64,
@@ -86,14 +89,82 @@ pub struct TrainConfig {
     pub early_stopping_patience: u32,
 }
 
-/// Optional preprocessing overrides (size and channels come from the model section).
+/// A named preprocessing strategy: a starting point that the explicit keys of `[preprocess]`
+/// refine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreprocessStrategy {
+    /// Mean 0.5 / std 0.25 on `[0, 1]` (the default).
+    Default,
+    /// ImageNet mean/std.
+    Imagenet,
+    /// Per-image min-max to `[0, 1]`.
+    Minmax,
+    /// Per-image z-score.
+    Zscore,
+    /// Histogram standardization (landmarks learned on the training set).
+    Histogram,
+    /// ROI crop (fixed thresholds).
+    Roi,
+    /// Adaptive ROI crop, then histogram standardization.
+    RoiHistogram,
+    /// CLAHE (8 × 8 tiles, clip limit 2).
+    Clahe,
+}
+
+/// Names accepted for `preprocess.strategy`.
+pub const PREPROCESS_STRATEGIES: [&str; 8] = ["default", "imagenet", "minmax", "zscore", "histogram", "roi", "roi_histogram", "clahe"];
+
+/// Preprocessing settings (size and channels come from the model section): an optional named
+/// strategy, refined by explicit keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PreprocessConfig {
+    /// Starting point.
+    pub strategy: Option<PreprocessStrategy>,
     /// Resampling filter.
     pub filter: Option<ResizeFilter>,
     /// Intensity normalization.
     pub normalization: Option<Normalization>,
+    /// Aspect handling.
+    pub aspect: Option<Aspect>,
+    /// ROI crop.
+    pub roi: Option<RoiCrop>,
+    /// Intensity mapping after the resize.
+    pub intensity: Option<Intensity>,
+    /// Working depth.
+    pub depth: Option<Depth>,
+}
+
+impl PreprocessConfig {
+    /// The complete spec for a model input of `size` px and `channels`.
+    ///
+    /// # Errors
+    /// An invalid value, named.
+    pub fn resolve(&self, size: u32, channels: u32) -> Result<PreprocessSpec, String> {
+        let mut s = PreprocessSpec::default_for(size, channels);
+        match self.strategy.unwrap_or(PreprocessStrategy::Default) {
+            PreprocessStrategy::Default => {}
+            PreprocessStrategy::Imagenet => s.normalization = Normalization::Imagenet,
+            PreprocessStrategy::Minmax => s.normalization = Normalization::Minmax,
+            PreprocessStrategy::Zscore => s.normalization = Normalization::Zscore,
+            PreprocessStrategy::Histogram => s.intensity = Intensity::Histogram { landmarks: None },
+            PreprocessStrategy::Roi => s.roi = Some(RoiCrop::new(RoiMode::Fixed)),
+            PreprocessStrategy::RoiHistogram => {
+                s.roi = Some(RoiCrop::new(RoiMode::Adaptive));
+                s.intensity = Intensity::Histogram { landmarks: None };
+            }
+            PreprocessStrategy::Clahe => s.intensity = Intensity::clahe_default(),
+        }
+        s.filter = self.filter.unwrap_or(s.filter);
+        s.normalization = self.normalization.unwrap_or(s.normalization);
+        s.aspect = self.aspect.unwrap_or(s.aspect);
+        s.roi = self.roi.or(s.roi);
+        s.intensity = self.intensity.unwrap_or(s.intensity);
+        s.depth = self.depth.unwrap_or(s.depth);
+        s.validate()?;
+        Ok(s)
+    }
 }
 
 /// The label set: `"shared9"` or an explicit list of finding names.
@@ -261,6 +332,11 @@ impl RawConfig {
         {
             return inv(format!("train.grad_clip.max_norm must be positive, got {}", c.max_norm));
         }
+        if let Some(a) = &self.train.augment
+            && let Err(e) = a.validate()
+        {
+            return inv(e);
+        }
         match self.train.schedule {
             ScheduleConfig::Cosine { min_lr, .. } if !(0.0..=self.train.lr).contains(&min_lr) => {
                 return inv(format!("train.schedule.min_lr must be in [0, train.lr], got {min_lr}"));
@@ -299,17 +375,10 @@ impl RawConfig {
                 l.clone()
             }
         };
-        let mut preprocess = PreprocessSpec::default_for(self.model.image_size, self.model.in_chans);
-        if let Some(f) = self.preprocess.filter {
-            preprocess.filter = f;
-        }
-        if let Some(n) = self.preprocess.normalization {
-            let Normalization::Standardize { std, .. } = n;
-            if std.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-                return inv(format!("preprocess.normalization.std must be positive, got {std}"));
-            }
-            preprocess.normalization = n;
-        }
+        let preprocess = match self.preprocess.resolve(self.model.image_size, self.model.in_chans) {
+            Ok(p) => p,
+            Err(e) => return inv(e),
+        };
         Ok(ResolvedRun {
             schema: RESOLVED_SCHEMA,
             model: self.model.clone(),
@@ -404,11 +473,18 @@ mod tests {
             "[train.loss]\nname = \"focal\"",
             "[train.schedule]\nname = \"cosine\"",
             "[train.grad_clip]\nmax_norm = 1.0",
+            "[train.augment]",
+            "[train.augment]\nhflip = 0.5",
+            "[preprocess]\nstrategy = \"clahe\"",
+            "[preprocess]\nstrategy = \"clahe\"\nintensity = { kind = \"clahe\", clip_limit = 3.0 }",
+            "[preprocess]\naspect = \"pad\"",
+            "[preprocess]\nstrategy = \"roi_histogram\"",
             "[label_policy]\nuncertain = \"ones_lsr\"",
         ];
         let mut ids: Vec<_> = variants.iter().map(|v| id(v)).collect();
         ids.push(a.run_id());
         ids.push(id("[train.optimizer]\nname = \"adamw\""));
+        ids.push(id("[preprocess]\nstrategy = \"default\"\naspect = \"stretch\""));
         let distinct: std::collections::HashSet<_> = ids.iter().map(|r| r.0.clone()).collect();
         assert_eq!(distinct.len(), variants.len() + 1, "each axis changes the id; spelling out the default does not: {ids:?}");
         let gb = RawConfig::from_toml(&CFG.replace("lr = 0.001", "lr = 0.001\ngrad_accumulation = 2")).unwrap().resolve(known, "m1").unwrap();

@@ -18,11 +18,11 @@ mod source;
 pub mod training;
 
 pub use card::{CARD_METADATA_KEY, CARD_SCHEMA_VERSION, CamSupport, CardError, Efficiency, ExporterInfo, ModelCard, OperatingPoint, Origin, OutputsContract, ParityTolerance};
-pub use config::{ConfigError, DataConfig, LabelsConfig, ModelConfig, PreprocessConfig, RawConfig, ResolvedRun, RunId, TrainConfig};
+pub use config::{ConfigError, DataConfig, LabelsConfig, ModelConfig, PREPROCESS_STRATEGIES, PreprocessConfig, PreprocessStrategy, RawConfig, ResolvedRun, RunId, TrainConfig};
 pub use finding::{Finding, FindingParseError, SHARED9};
 pub use fsutil::{write_atomic, write_json_atomic};
 pub use label::Label;
 pub use policy::{BlankPolicy, LabelPolicy, PolicyError, UncertainPolicy};
-pub use preprocess::{Normalization, PreprocessSpec, ResizeFilter};
+pub use preprocess::{Aspect, Depth, HISTOGRAM_PERCENTILES, IMAGENET_GRAY, IMAGENET_MEAN, IMAGENET_STD, Intensity, Normalization, PREPROCESS_FIT_FILE, PreprocessSpec, ResizeFilter, RoiCrop, RoiMode};
 pub use source::SourceId;
-pub use training::{AucVersion, ClipScope, GradClipConfig, LossConfig, OPTIMIZER_NAMES, OptimizerConfig, ScheduleConfig};
+pub use training::{AucVersion, AugmentConfig, ClipScope, GradClipConfig, LossConfig, OPTIMIZER_NAMES, OptimizerConfig, ScheduleConfig};

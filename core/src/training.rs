@@ -503,3 +503,81 @@ mod tests {
         assert!(check_combination(&bad, &LossConfig::Bce).unwrap_err().contains("betas"));
     }
 }
+
+/// Training-time augmentation (`[train.augment]`), off when absent. Applied to the resized
+/// `[0, 1]` image between the cached stages and normalization, seeded per run seed, epoch and
+/// image; never applied to validation, export or evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Random resized crop: the crop's area as a fraction of the image, drawn uniformly
+    /// (`[1, 1]` turns it off).
+    #[serde(default = "crop_scale")]
+    pub crop_scale: [f64; 2],
+    /// Random resized crop: the crop's aspect ratio, drawn log-uniformly.
+    #[serde(default = "crop_ratio")]
+    pub crop_ratio: [f64; 2],
+    /// Rotation, drawn uniformly from `±rotation_degrees`.
+    #[serde(default = "rotation")]
+    pub rotation_degrees: f64,
+    /// Translation, drawn uniformly from `±translate` of the side, per axis.
+    #[serde(default = "translate")]
+    pub translate: f64,
+    /// Brightness factor drawn from `[1 − brightness, 1 + brightness]`.
+    #[serde(default = "jitter")]
+    pub brightness: f64,
+    /// Contrast factor drawn from `[1 − contrast, 1 + contrast]` (about the image mean).
+    #[serde(default = "jitter")]
+    pub contrast: f64,
+    /// Probability of a horizontal flip; 0 by default because laterality matters (the heart is
+    /// on the left, and a flipped film teaches the wrong anatomy).
+    #[serde(default)]
+    pub hflip: f64,
+}
+
+fn crop_scale() -> [f64; 2] {
+    [0.8, 1.0]
+}
+fn crop_ratio() -> [f64; 2] {
+    [0.75, 4.0 / 3.0]
+}
+fn rotation() -> f64 {
+    10.0
+}
+fn translate() -> f64 {
+    0.05
+}
+fn jitter() -> f64 {
+    0.1
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self { crop_scale: crop_scale(), crop_ratio: crop_ratio(), rotation_degrees: rotation(), translate: translate(), brightness: jitter(), contrast: jitter(), hflip: 0.0 }
+    }
+}
+
+impl AugmentConfig {
+    /// Check the ranges.
+    ///
+    /// # Errors
+    /// A message naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let [s0, s1] = self.crop_scale;
+        if !(s0 > 0.0 && s0 <= s1 && s1 <= 1.0) {
+            return Err(format!("train.augment.crop_scale must satisfy 0 < low <= high <= 1, got {:?}", self.crop_scale));
+        }
+        let [r0, r1] = self.crop_ratio;
+        if !(r0 > 0.0 && r0 <= r1 && r1.is_finite()) {
+            return Err(format!("train.augment.crop_ratio must satisfy 0 < low <= high, got {:?}", self.crop_ratio));
+        }
+        for (name, v, max) in
+            [("rotation_degrees", self.rotation_degrees, 180.0), ("translate", self.translate, 0.5), ("brightness", self.brightness, 1.0), ("contrast", self.contrast, 1.0), ("hflip", self.hflip, 1.0)]
+        {
+            if !(0.0..=max).contains(&v) {
+                return Err(format!("train.augment.{name} must be in [0, {max}], got {v}"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -6,11 +6,16 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cxr_core::{Finding, SHARED9, SourceId};
+use cxr_data::cache::{CacheDtype, build_cache};
 use cxr_data::phantom::{PhantomConfig, generate};
 use cxr_data::{Dataset, DatasetSplit, ReadOptions, VindrVoting, load_gray_hinted, open_dataset};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+
+mod bench;
+mod preview;
+mod spec;
 
 #[derive(Parser)]
 #[command(name = "cxr-data", version, about = "Phantom studies, dataset summaries and the label-mapping document")]
@@ -93,6 +98,101 @@ enum Command {
     },
     /// Print the label-mapping document (docs/label-mapping.md) generated from the readers' tables.
     MappingDoc,
+    /// The HDF5 image cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Preprocessing throughput on one core (decode + resize + normalize, CLAHE, cache reads and
+    /// builds) on files it writes into DIR; JSON on stdout (scripts/bench_preprocess.sh runs the
+    /// Python peers on the same files).
+    Bench {
+        /// Folder for the generated inputs.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Phantom images in the cache.
+        #[arg(long, default_value_t = 600)]
+        cache_images: usize,
+        /// Seconds per timed measurement (best of 3).
+        #[arg(long, default_value_t = 1.0)]
+        min_seconds: f64,
+    },
+    /// Write a PNG grid of a few images under each preprocessing strategy (rows: images,
+    /// columns: strategies) and its legend beside it (.json); prints the legend.
+    Preview {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+        /// Images (spread evenly over the dataset).
+        #[arg(long, default_value_t = 4)]
+        images: usize,
+        /// Tile side in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        /// Strategies, comma-separated, or `all`: default, imagenet, minmax, zscore, histogram,
+        /// roi, roi_histogram, clahe.
+        #[arg(long, value_delimiter = ',', default_value = "all")]
+        strategies: Vec<String>,
+    },
+}
+
+/// Which dataset a command reads.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Dataset kind: chexpert, mimic, nih, padchest, vindr, brax or generic.
+    #[arg(long, value_parser = SourceId::parse)]
+    dataset: SourceId,
+    /// Dataset root.
+    #[arg(long)]
+    root: PathBuf,
+    /// The label file, when it is not at its standard place under the root.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Which index: all, train or valid (CheXpert's files; other sources read everything).
+    #[arg(long, default_value = "all")]
+    split: String,
+    /// Keep lateral views too (default: frontal only, as training and evaluation read).
+    #[arg(long)]
+    all_views: bool,
+}
+
+impl DataArgs {
+    fn open(&self) -> anyhow::Result<Dataset> {
+        let split = match self.split.as_str() {
+            "all" => DatasetSplit::All,
+            "train" => DatasetSplit::Train,
+            "valid" => DatasetSplit::Valid,
+            other => anyhow::bail!("--split {other:?}: all, train or valid"),
+        };
+        let opts = ReadOptions { frontal_only: !self.all_views, locate_images: true, labels: self.labels.clone(), ..ReadOptions::default() };
+        Ok(open_dataset(self.dataset, &self.root, split, &opts)?)
+    }
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Store every image of a dataset preprocessed by a spec's cached stages (ROI crop, aspect,
+    /// resize, intensity mapping) in an HDF5 file, in parallel. Resumes an interrupted build;
+    /// refuses to add to a cache built for another spec. Prints a JSON report.
+    Build {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The spec: a run config (.toml), a run directory, a model card (model_card.json), a
+        /// resolved.json or a preprocess_fit.json.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Output file (.h5).
+        #[arg(long)]
+        out: PathBuf,
+        /// Storage: auto (8-bit when the working depth is), u8 or u16.
+        #[arg(long, default_value = "auto")]
+        dtype: String,
+    },
+    /// Print a cache's attributes and counts as JSON.
+    Info {
+        /// The cache file.
+        cache: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -123,16 +223,13 @@ fn label_counts(ds: &Dataset, keep: impl Fn(usize) -> bool) -> Value {
 /// failures, listed.
 fn check_images(ds: &Dataset, allow_outside_root: bool) -> anyhow::Result<Vec<Value>> {
     let root = std::fs::canonicalize(&ds.root).with_context(|| format!("{}", ds.root.display()))?;
-    let bar = indicatif::ProgressBar::new(ds.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("checking images {bar:30} {pos}/{len} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = indicatif::ProgressBar::new(ds.len() as u64)
+        .with_style(indicatif::ProgressStyle::with_template("checking images {bar:30} {pos}/{len} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
     let failures: Vec<Value> = ds
         .records
         .par_iter()
         .filter_map(|r| {
-            let res = cxr_data::sources::resolve_inside_root(&r.path, &root, allow_outside_root)
-                .and_then(|_| load_gray_hinted(&r.path, r.bits_stored))
-                .map_err(|e| e.to_string());
+            let res = cxr_data::sources::resolve_inside_root(&r.path, &root, allow_outside_root).and_then(|_| load_gray_hinted(&r.path, r.bits_stored)).map_err(|e| e.to_string());
             bar.inc(1);
             res.err().map(|e| json!({"id": r.id, "path": r.path, "error": e}))
         })
@@ -144,8 +241,7 @@ fn check_images(ds: &Dataset, allow_outside_root: bool) -> anyhow::Result<Vec<Va
 fn summary(dataset: SourceId, root: PathBuf, opts: &ReadOptions, check: bool) -> anyhow::Result<()> {
     let ds = open_dataset(dataset, &root, DatasetSplit::All, opts)?;
     let patients: std::collections::HashSet<&str> = ds.records.iter().map(|r| r.patient_id.as_str()).collect();
-    let studies: std::collections::HashSet<(&str, &str)> =
-        ds.records.iter().filter_map(|r| r.study_id.as_deref().map(|s| (r.patient_id.as_str(), s))).collect();
+    let studies: std::collections::HashSet<(&str, &str)> = ds.records.iter().filter_map(|r| r.study_id.as_deref().map(|s| (r.patient_id.as_str(), s))).collect();
     let frontal: Vec<bool> = ds.records.iter().map(|r| r.frontal).collect();
     let mut splits = std::collections::BTreeMap::<String, usize>::new();
     for r in &ds.records {
@@ -218,6 +314,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             summary(dataset, root, &opts, check_images)?;
         }
         Command::MappingDoc => print!("{}", cxr_data::sources::mapping_markdown()),
+        Command::Cache(CacheCommand::Build { data, spec, out, dtype }) => {
+            let dtype = match dtype.as_str() {
+                "auto" => CacheDtype::Auto,
+                "u8" => CacheDtype::U8,
+                "u16" => CacheDtype::U16,
+                other => anyhow::bail!("--dtype {other:?}: auto, u8 or u16"),
+            };
+            let spec = spec::load_spec(&spec)?;
+            let ds = data.open()?;
+            let bar = indicatif::ProgressBar::new(ds.len() as u64)
+                .with_style(indicatif::ProgressStyle::with_template("caching {bar:30} {pos}/{len} images {per_sec} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+            let t0 = std::time::Instant::now();
+            let report = build_cache(&out, &spec, &ds, dtype, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            let mut doc = serde_json::to_value(&report)?;
+            doc["seconds"] = json!(t0.elapsed().as_secs_f64());
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            if !report.failed.is_empty() {
+                anyhow::bail!("{} of {} images could not be prepared (listed under failed); the rest are cached", report.failed.len(), report.images);
+            }
+        }
+        Command::Cache(CacheCommand::Info { cache }) => println!("{}", serde_json::to_string_pretty(&cxr_data::cache::info(&cache)?)?),
+        Command::Bench { dir, cache_images, min_seconds } => println!("{}", serde_json::to_string_pretty(&bench::bench(&dir, cache_images, min_seconds)?)?),
+        Command::Preview { data, out, images, size, strategies } => {
+            let ds = data.open()?;
+            let legend = preview::preview(&ds, &preview::strategies(&strategies)?, images, size, &out)?;
+            eprintln!(
+                "wrote {} ({} images x {} strategies; columns: {})",
+                out.display(),
+                legend["rows"].as_array().map_or(0, Vec::len),
+                legend["columns"].as_array().map_or(0, Vec::len),
+                legend["columns"]
+            );
+            println!("{}", serde_json::to_string_pretty(&legend)?);
+        }
     }
     Ok(())
 }

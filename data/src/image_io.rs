@@ -38,6 +38,18 @@ pub fn load_gray(path: &Path) -> Result<GrayImage, DataError> {
 /// [`DataError::Image`] naming the file when it cannot be opened or decoded (missing, truncated,
 /// corrupt, an unsupported DICOM encoding), or holds samples outside the stated range.
 pub fn load_gray_hinted(path: &Path, bits_stored: Option<u8>) -> Result<GrayImage, DataError> {
+    match decode_raster(path)? {
+        None => crate::dicom::load(path),
+        Some(img) => from_dynamic(&img, bits_stored).map_err(|message| DataError::Image { path: path.to_path_buf(), message }),
+    }
+}
+
+/// Decode a PNG or JPEG (format sniffed from the bytes), or `None` for a DICOM file, which has
+/// its own decoder.
+///
+/// # Errors
+/// [`DataError::Image`] naming the file.
+pub(crate) fn decode_raster(path: &Path) -> Result<Option<image::DynamicImage>, DataError> {
     let err = |message: String| DataError::Image { path: path.to_path_buf(), message };
     let mut head = [0u8; 132];
     let n = {
@@ -55,15 +67,10 @@ pub fn load_gray_hinted(path: &Path, bits_stored: Option<u8>) -> Result<GrayImag
         return Err(err("empty file".into()));
     }
     if crate::dicom::is_dicom(path, &head[..n]) {
-        return crate::dicom::load(path);
+        return Ok(None);
     }
-    let img = image::ImageReader::open(path)
-        .map_err(|e| err(e.to_string()))?
-        .with_guessed_format()
-        .map_err(|e| err(e.to_string()))?
-        .decode()
-        .map_err(|e| err(e.to_string()))?;
-    from_dynamic(&img, bits_stored).map_err(err)
+    let img = image::ImageReader::open(path).map_err(|e| err(e.to_string()))?.with_guessed_format().map_err(|e| err(e.to_string()))?.decode().map_err(|e| err(e.to_string()))?;
+    Ok(Some(img))
 }
 
 pub(crate) fn from_dynamic(img: &image::DynamicImage, bits_stored: Option<u8>) -> Result<GrayImage, String> {

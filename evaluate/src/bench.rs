@@ -102,10 +102,10 @@ pub fn bench(m: &mut OpenModel, batches: &[usize], seconds: f64, warmup: usize, 
 pub fn bench_end_to_end(m: &mut OpenModel, inputs: &[Input], batch: usize, passes: usize) -> anyhow::Result<BenchPoint> {
     let bar = indicatif::ProgressBar::hidden();
     let warm = &inputs[..batch.min(inputs.len())];
-    run_stream(&mut m.session, &m.card, warm, 0, batch, &bar, |_| Ok(()))?;
+    run_stream(&mut m.session, &m.card, warm, 0, batch, &crate::caches::Caches::none(), &bar, |_| Ok(()))?;
     let t = Instant::now();
     for _ in 0..passes.max(1) {
-        run_stream(&mut m.session, &m.card, inputs, 0, batch, &bar, |outcomes| {
+        run_stream(&mut m.session, &m.card, inputs, 0, batch, &crate::caches::Caches::none(), &bar, |outcomes| {
             if let Some(crate::infer::Outcome::Failed { error, .. }) = outcomes.iter().find(|o| matches!(o, crate::infer::Outcome::Failed { .. })) {
                 anyhow::bail!("{error}");
             }

@@ -68,6 +68,10 @@ pub(crate) struct RunArgs {
     /// Images per inference batch.
     #[arg(long, default_value_t = 16)]
     pub(crate) batch_size: usize,
+    /// An HDF5 image cache built for the card's preprocessing (`cxr-data cache build`;
+    /// repeatable). Images it holds skip decoding; needs a build with the `cache` feature.
+    #[arg(long)]
+    pub(crate) cache: Vec<PathBuf>,
     /// Uncertain labels on every dataset: ignore (mask), positive or negative (default: each
     /// source's documented default).
     #[arg(long, value_parser = parse_uncertain)]

@@ -9,6 +9,7 @@
 //!
 //! `results.json` holds no timings, dates or absolute paths; those go to `provenance.json`.
 
+use crate::caches::Caches;
 use crate::infer::{Outcome, dataset_inputs, progress, run_stream};
 use crate::integrity::OpenModel;
 use crate::policy::{PolicyOverrides, PolicyRecord};
@@ -126,6 +127,8 @@ pub struct InferenceLog {
     pub images_run: usize,
     /// Seconds.
     pub seconds: f64,
+    /// Images whose cached stages came from an HDF5 cache (the rest were decoded).
+    pub from_cache: usize,
 }
 
 /// Run the model on a dataset's manifest and seal the predictions, resuming a partial file; or
@@ -134,7 +137,7 @@ pub struct InferenceLog {
 /// # Errors
 /// An image that cannot be used (the first failure, named; NaN/Inf outputs list the images),
 /// predictions of another model in the folder, or I/O.
-pub fn predict_and_seal(model: &mut OpenModel, out: &Path, ds: &Dataset, batch_size: usize) -> anyhow::Result<(Seal, Vec<Row>, InferenceLog)> {
+pub fn predict_and_seal(model: &mut OpenModel, out: &Path, ds: &Dataset, batch_size: usize, caches: &Caches) -> anyhow::Result<(Seal, Vec<Row>, InferenceLog)> {
     let t0 = Instant::now();
     let b = binding(&model.card, &model.verified.sha256, ds);
     let paths = Paths::new(out, &b.dataset, &b.split);
@@ -142,7 +145,7 @@ pub fn predict_and_seal(model: &mut OpenModel, out: &Path, ds: &Dataset, batch_s
     let label = format!("{}/{}", b.dataset, b.split);
     if let Some((s, rows)) = load_sealed(&paths, &b, &ids)? {
         eprintln!("{label}: predictions already sealed ({}), not run again", paths.relative);
-        return Ok((s, rows, InferenceLog { dataset: label, resumed_at: ds.len(), already_sealed: true, images_run: 0, seconds: 0.0 }));
+        return Ok((s, rows, InferenceLog { dataset: label, resumed_at: ds.len(), already_sealed: true, images_run: 0, seconds: 0.0, from_cache: 0 }));
     }
     let mut writer = open_partial(&paths, &b, &ids)?;
     let start = writer.rows;
@@ -150,9 +153,10 @@ pub fn predict_and_seal(model: &mut OpenModel, out: &Path, ds: &Dataset, batch_s
         eprintln!("{label}: resuming after {start} of {} images", ds.len());
     }
     let inputs = dataset_inputs(ds);
+    let hits_before = caches.hits();
     let bar = progress(ds.len(), &label);
     bar.set_position(start as u64);
-    run_stream(&mut model.session, &model.card, &inputs, start, batch_size, &bar, |outcomes| {
+    run_stream(&mut model.session, &model.card, &inputs, start, batch_size, caches, &bar, |outcomes| {
         let failed: Vec<String> = outcomes
             .iter()
             .filter_map(|o| match o {
@@ -177,7 +181,7 @@ pub fn predict_and_seal(model: &mut OpenModel, out: &Path, ds: &Dataset, batch_s
     let s = seal(&paths, &b, writer)?;
     let rows = crate::seal::read_sealed_file(&paths, &s, &ids)?;
     eprintln!("{label}: {} predictions sealed in {} (blake3 {})", rows.len(), paths.relative, &s.predictions_blake3[..16]);
-    Ok((s, rows, InferenceLog { dataset: label, resumed_at: start, already_sealed: false, images_run: ds.len() - start, seconds: t0.elapsed().as_secs_f64() }))
+    Ok((s, rows, InferenceLog { dataset: label, resumed_at: start, already_sealed: false, images_run: ds.len() - start, seconds: t0.elapsed().as_secs_f64(), from_cache: caches.hits() - hits_before }))
 }
 
 /// blake3 of each index/label file, named relative to the dataset root.
@@ -255,6 +259,8 @@ pub struct RunSpec {
     pub policies: PolicyOverrides,
     /// How indexes are read.
     pub read: ReadOptions,
+    /// HDF5 image caches built for the card's preprocessing (`--cache`).
+    pub caches: Vec<PathBuf>,
 }
 
 /// The results of a run before they are written.
@@ -281,12 +287,16 @@ pub fn run(model: &mut OpenModel, spec: &RunSpec) -> anyhow::Result<RunOutput> {
         eprintln!("{s}");
         events.push((t0.elapsed().as_secs_f64(), s));
     };
+    let caches = Caches::open(&spec.caches, &model.card.preprocess)?;
+    if !spec.caches.is_empty() {
+        event(format!("opened {} image caches built for the card's preprocessing", spec.caches.len()));
+    }
     let manifests: Vec<Dataset> = spec.datasets.iter().map(|d| read_manifest(d, &spec.read)).collect::<anyhow::Result<_>>()?;
     event(format!("read {} image manifests (labels not parsed)", manifests.len()));
     let mut sealed = Vec::new();
     let mut inference = Vec::new();
     for m in &manifests {
-        let (s, rows, log) = predict_and_seal(model, &spec.out, m, spec.batch_size)?;
+        let (s, rows, log) = predict_and_seal(model, &spec.out, m, spec.batch_size, &caches)?;
         event(format!("sealed {} ({} rows, blake3 {})", s.predictions_file, rows.len(), s.predictions_blake3));
         sealed.push((s, rows));
         inference.push(log);

@@ -4,8 +4,9 @@
 //! file hash, or why it failed (unreadable file, NaN or Inf in the model's output). `run` stops at
 //! the first failure; `predict` writes failures as error rows.
 
+use crate::caches::Caches;
 use cxr_core::ModelCard;
-use cxr_data::{DataError, preprocess};
+use cxr_data::{DataError, normalize};
 use indicatif::{ProgressBar, ProgressStyle};
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -57,19 +58,30 @@ impl Outcome {
 /// # Errors
 /// The file cannot be read or decoded (named).
 pub fn prepare(spec: &cxr_core::PreprocessSpec, input: &Input) -> Result<(String, Vec<f32>), DataError> {
+    prepare_cached(spec, input, &Caches::none())
+}
+
+/// [`prepare`], taking the cached stages from `caches` when one holds the file's content.
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_cached(spec: &cxr_core::PreprocessSpec, input: &Input, caches: &Caches) -> Result<(String, Vec<f32>), DataError> {
     let bytes = fs_err::read(&input.path).map_err(|e| DataError::Image { path: input.path.clone(), message: e.to_string() })?;
     let hash = blake3::hash(&bytes).to_hex().to_string();
     drop(bytes);
-    let img = cxr_data::load_gray_hinted(&input.path, input.bits_stored)?;
-    let x = preprocess(spec, &img).map_err(|message| DataError::Image { path: input.path.clone(), message })?;
+    let named = |message| DataError::Image { path: input.path.clone(), message };
+    let prepared = match caches.get(&hash) {
+        Some(p) => p?,
+        None => cxr_data::prepare_path(spec, &input.path, input.bits_stored)?,
+    };
+    let x = normalize(spec, &prepared.to_unit()).map_err(named)?;
     Ok((hash, x))
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 #[must_use]
 pub fn progress(len: usize, label: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64)
-        .with_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} images, {per_sec}, eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = ProgressBar::new(len as u64).with_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} images, {per_sec}, eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar.set_message(label.to_string());
     bar
 }
@@ -112,6 +124,7 @@ pub fn run_stream(
     inputs: &[Input],
     start: usize,
     batch_size: usize,
+    caches: &Caches,
     bar: &ProgressBar,
     mut sink: impl FnMut(Vec<Outcome>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -125,7 +138,7 @@ pub fn run_stream(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Prepared>(2);
         scope.spawn(move || {
             for chunk in &chunks {
-                let prepared: Prepared = chunk.par_iter().map(|&i| (i, prepare(&card.preprocess, &inputs[i]))).collect();
+                let prepared: Prepared = chunk.par_iter().map(|&i| (i, prepare_cached(&card.preprocess, &inputs[i], caches))).collect();
                 if tx.send(prepared).is_err() {
                     break;
                 }

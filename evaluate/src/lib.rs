@@ -7,6 +7,7 @@
 //! is read ([`seal`], [`evaluation`]).
 
 pub mod bench;
+pub mod caches;
 pub mod evaluation;
 pub mod infer;
 pub mod integrity;

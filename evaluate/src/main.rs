@@ -173,7 +173,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 datasets.push(DatasetSpec { role: DatasetRole::InternalTest, source, root });
             }
             datasets.extend(a.external.iter().cloned().map(|(source, root)| DatasetSpec { role: DatasetRole::External, source, root }));
-            let spec = RunSpec { datasets, out: a.out.clone(), batch_size: a.batch_size.max(1), policies: a.policies(), read: a.read_options() };
+            let spec = RunSpec { datasets, out: a.out.clone(), batch_size: a.batch_size.max(1), policies: a.policies(), read: a.read_options(), caches: a.cache.clone() };
             run(&a.model, &spec)
         }
         Command::Predict(a) => {
@@ -194,7 +194,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             eprintln!("{} images predicted, {} error rows", summary.predicted, summary.failed);
             if summary.failed > 0 {
-                return Err(Coded { code: cxr_evaluate::predict::EXIT_IMAGE_ERRORS, message: format!("{} of {} images failed (see their error rows)", summary.failed, summary.failed + summary.predicted) }.into());
+                return Err(Coded {
+                    code: cxr_evaluate::predict::EXIT_IMAGE_ERRORS,
+                    message: format!("{} of {} images failed (see their error rows)", summary.failed, summary.failed + summary.predicted),
+                }
+                .into());
             }
             Ok(())
         }

@@ -162,7 +162,16 @@ pub fn predict(m: &mut OpenModel, o: &PredictOptions, out: &mut impl Write) -> a
                 if !o.deidentify {
                     rec.push(files[i].display().to_string());
                 }
-                rec.extend([hash, status.to_string(), error, view_name(view).to_string(), non_frontal.as_bool().map_or(String::new(), |b| b.to_string()), sha.clone(), card.run_id.clone(), card.schema_version.to_string()]);
+                rec.extend([
+                    hash,
+                    status.to_string(),
+                    error,
+                    view_name(view).to_string(),
+                    non_frontal.as_bool().map_or(String::new(), |b| b.to_string()),
+                    sha.clone(),
+                    card.run_id.clone(),
+                    card.schema_version.to_string(),
+                ]);
                 rec.extend((0..names.len()).map(|k| probs.as_ref().map_or(String::new(), |p| format!("{}", p[k]))));
                 rec.extend(calls.iter().map(|c| c.as_bool().map_or(String::new(), |b| u8::from(b).to_string())));
                 let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
@@ -173,7 +182,7 @@ pub fn predict(m: &mut OpenModel, o: &PredictOptions, out: &mut impl Write) -> a
         Ok(())
     };
     let bar = progress(inputs.len(), "predict");
-    run_stream(&mut m.session, &m.card, &inputs, 0, o.batch_size, &bar, |outcomes| {
+    run_stream(&mut m.session, &m.card, &inputs, 0, o.batch_size, &crate::caches::Caches::none(), &bar, |outcomes| {
         for oc in &outcomes {
             let file_index = runnable[oc.index()];
             while next < file_index {

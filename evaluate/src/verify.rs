@@ -13,8 +13,8 @@ use crate::policy::PolicyRecord;
 use crate::results::gaps;
 use crate::seal::{Paths, load_sealed};
 use cxr_core::ModelCard;
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -188,12 +188,11 @@ fn reinfer(o: &VerifyOptions, model: Option<&Path>, sealed: &[(cxr_data::Dataset
         add("reinfer".into(), false, "no model file".into());
         return Ok(());
     };
-    let mut m = crate::integrity::open(model, None, o.ort_lib.as_deref(), &cxr_runtime::EpOptions::new(cxr_runtime::Provider::Cpu), o.threads)
-        .or_else(|_| {
-            // The sidecar may be absent where the run was copied; the SHA-256 was checked above.
-            let sha = cxr_runtime::sha256_hex(&fs_err::read(model)?);
-            crate::integrity::open(model, Some(&sha), o.ort_lib.as_deref(), &cxr_runtime::EpOptions::new(cxr_runtime::Provider::Cpu), o.threads)
-        })?;
+    let mut m = crate::integrity::open(model, None, o.ort_lib.as_deref(), &cxr_runtime::EpOptions::new(cxr_runtime::Provider::Cpu), o.threads).or_else(|_| {
+        // The sidecar may be absent where the run was copied; the SHA-256 was checked above.
+        let sha = cxr_runtime::sha256_hex(&fs_err::read(model)?);
+        crate::integrity::open(model, Some(&sha), o.ort_lib.as_deref(), &cxr_runtime::EpOptions::new(cxr_runtime::Provider::Cpu), o.threads)
+    })?;
     let mut all: Vec<(usize, usize)> = sealed.iter().enumerate().flat_map(|(d, (ds, _))| (0..ds.len()).map(move |i| (d, i))).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed);
     all.shuffle(&mut rng);
@@ -203,7 +202,7 @@ fn reinfer(o: &VerifyOptions, model: Option<&Path>, sealed: &[(cxr_data::Dataset
     let bar = indicatif::ProgressBar::hidden();
     let mut worst = 0.0f32;
     let mut bad = Vec::new();
-    run_stream(&mut m.session, &m.card, &inputs, 0, 16, &bar, |outcomes| {
+    run_stream(&mut m.session, &m.card, &inputs, 0, 16, &crate::caches::Caches::none(), &bar, |outcomes| {
         for oc in outcomes {
             let (d, i) = all[oc.index()];
             let (ds, rows) = &sealed[d];

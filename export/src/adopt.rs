@@ -14,8 +14,7 @@
 use crate::parity::synthetic_input;
 use anyhow::{Context, bail};
 use cxr_core::{
-    CARD_SCHEMA_VERSION, CamSupport, Efficiency, ExporterInfo, Finding, ModelCard, Normalization, OperatingPoint, Origin,
-    OutputsContract, ParityTolerance, PreprocessSpec, ResizeFilter, write_atomic,
+    CARD_SCHEMA_VERSION, CamSupport, Efficiency, ExporterInfo, Finding, ModelCard, Normalization, OperatingPoint, Origin, OutputsContract, ParityTolerance, PreprocessSpec, ResizeFilter, write_atomic,
 };
 use cxr_onnx::{Message, ModelProto, NodeProto, TensorProto};
 use cxr_runtime::{Provider, sha256_hex, sha256sum_line};
@@ -78,7 +77,7 @@ pub fn parse_preprocess(spec: &str) -> Result<PreprocessSpec, String> {
     if !matches!(channels, 1 | 3) || !(16..=4096).contains(&size) || std.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return Err(format!("--preprocess: channels must be 1 or 3, size in 16..=4096 and std positive (got {channels}, {size}, {std})"));
     }
-    Ok(PreprocessSpec { size, channels, filter, normalization: Normalization::Standardize { mean, std } })
+    Ok(PreprocessSpec { filter, normalization: Normalization::Standardize { mean, std }, ..PreprocessSpec::default_for(size, channels) })
 }
 
 /// Parse the label map: `Cardiomegaly,Edema` (the output's columns in order) or
@@ -285,7 +284,8 @@ pub fn adopt(onnx: &Path, out: &Path, opts: &AdoptOptions) -> anyhow::Result<Pat
         }),
     };
     let draft = model.write_to_bytes().context("serializing the adopted model")?;
-    let params: u64 = model.graph.as_ref().map_or(0, |g| g.initializer.iter().filter(|t| t.data_type == 1 && !t.name.starts_with("adopt.")).map(|t| t.dims.iter().product::<i64>().max(0) as u64).sum());
+    let params: u64 =
+        model.graph.as_ref().map_or(0, |g| g.initializer.iter().filter(|t| t.data_type == 1 && !t.name.starts_with("adopt.")).map(|t| t.dims.iter().product::<i64>().max(0) as u64).sum());
     match crate::macs::count(&draft, "logits", [i64::from(spec.channels), i64::from(spec.size), i64::from(spec.size)]) {
         Ok(macs) => card.efficiency = Some(Efficiency { params, macs, input: [spec.channels, spec.size, spec.size] }),
         Err(e) => tracing::warn!("{file}: MACs not counted ({e}); the card records none"),

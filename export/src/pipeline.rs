@@ -4,10 +4,7 @@ use crate::graph::{FeatureShape, to_onnx};
 use crate::parity::{ParityReport, burn_outputs, check};
 use anyhow::{Context, bail};
 use burn::prelude::*;
-use cxr_core::{
-    CARD_SCHEMA_VERSION, CamSupport, ExporterInfo, ModelCard, OperatingPoint, OutputsContract, ParityTolerance, ResolvedRun, write_atomic,
-    write_json_atomic,
-};
+use cxr_core::{CARD_SCHEMA_VERSION, CamSupport, ExporterInfo, ModelCard, OperatingPoint, OutputsContract, ParityTolerance, ResolvedRun, write_atomic, write_json_atomic};
 use cxr_models::{Model, build, checkpoint};
 use cxr_runtime::{Provider, sha256_hex, sha256sum_line};
 use std::path::{Path, PathBuf};
@@ -99,7 +96,8 @@ pub fn export_model(model: &Model, card: &mut ModelCard, opts: &ExportOptions) -
     let mut session = cxr_runtime::session(env, &bytes, Provider::Cpu, opts.threads)?;
     let report = check(model, &mut session, card, TOLERANCE, &PARITY_BATCHES, PARITY_SEED)?;
     if !report.passed {
-        let worst: Vec<String> = report.outputs.iter().filter(|o| o.violations > 0).map(|o| format!("{}: {} of {} elements off, max |diff| {:.3e}", o.name, o.violations, o.elements, o.max_abs_diff)).collect();
+        let worst: Vec<String> =
+            report.outputs.iter().filter(|o| o.violations > 0).map(|o| format!("{}: {} of {} elements off, max |diff| {:.3e}", o.name, o.violations, o.elements, o.max_abs_diff)).collect();
         return Err(ExportError::Parity(worst.join("; ")).into());
     }
     Ok((bytes, report))
@@ -126,6 +124,15 @@ pub fn export_run(run_dir: &Path, opts: &ExportOptions) -> anyhow::Result<Export
     checkpoint::load_bytes(&mut model, ckpt.clone()).with_context(|| format!("loading {}", ckpt_path.display()))?;
     let model = model.valid();
     let mut card = make_card(&run, ops, cxr_models::checkpoint::weights_blake3(&model), model.backbone.info().num_features, commit);
+    // A spec that training completed from its training set (histogram landmarks) goes into the card as used.
+    let fit_path = run_dir.join(cxr_core::PREPROCESS_FIT_FILE);
+    if fit_path.is_file() {
+        let fit: serde_json::Value = read_json(&fit_path)?;
+        card.preprocess = serde_json::from_value(fit["spec"].clone()).with_context(|| format!("{}: malformed spec", fit_path.display()))?;
+    }
+    if card.preprocess.needs_fitting() {
+        bail!("{}: the run's preprocessing learns histogram landmarks but {} is missing", run_dir.display(), fit_path.display());
+    }
 
     let onnx_path = run_dir.join("model.onnx");
     let sha_path = run_dir.join("model.onnx.sha256");

@@ -188,6 +188,35 @@ fn training_from_reference_weights() {
 }
 
 #[test]
+fn preprocessing_specs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tiny_phantom(&tmp.path().join("p"));
+    let runs = tmp.path().join("runs");
+    let train = |extra: &str| {
+        let cfg = write_config(tmp.path(), "resnet18", extra);
+        run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)])
+    };
+    // An unknown strategy: a usage error listing the valid ones.
+    let o = train("[preprocess]\nstrategy = \"sharpen\"\n");
+    assert_eq!(o.status.code(), Some(2));
+    for n in cxr_core::PREPROCESS_STRATEGIES {
+        assert!(stderr(&o).contains(n), "the valid strategies are listed ({n} missing): {}", stderr(&o));
+    }
+    // Values a spec cannot take, named.
+    let o = train("[preprocess]\nintensity = { kind = \"clahe\", tiles = [0, 8] }\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("preprocess.intensity.tiles"), "{}", stderr(&o));
+    let o = train("[preprocess]\nroi = { dark = 0.5, bright = 0.2 }\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("dark < bright"), "{}", stderr(&o));
+    assert!(!runs.exists() || fs_err::read_dir(&runs).expect("runs").next().is_none(), "no run directory for a refused config");
+    // A spec an image cannot satisfy: the ROI crop finds no body; the run stops naming the file.
+    let o = train("[data]\nval_fraction = 0.5\n[preprocess]\nroi = { dark = 0.995, bright = 1.0 }\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ROI crop finds no body") && stderr(&o).contains(".jpg"), "{}", stderr(&o));
+}
+
+#[test]
 fn training_axes() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tiny_phantom(&tmp.path().join("p"));

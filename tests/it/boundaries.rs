@@ -33,11 +33,25 @@ fn evaluator_links_no_burn_no_onnx_writer_and_no_training_code() {
     let meta = metadata();
     let closure = normal_closure(&meta, "cxr-evaluate");
     assert!(closure.contains("ort"), "the evaluator must use ONNX Runtime: {closure:?}");
-    let forbidden: Vec<&String> = closure
-        .iter()
-        .filter(|n| n.starts_with("burn") || *n == "onnx-ir" || ["cxr-models", "cxr-onnx", "cxr-train", "cxr-export"].contains(&n.as_str()))
-        .collect();
+    let forbidden: Vec<&String> = closure.iter().filter(|n| n.starts_with("burn") || *n == "onnx-ir" || ["cxr-models", "cxr-onnx", "cxr-train", "cxr-export"].contains(&n.as_str())).collect();
     assert!(forbidden.is_empty(), "cxr-evaluate depends on {forbidden:?}");
+}
+
+/// The evaluator built on its own (as on a hospital inference box) links no libhdf5: the image
+/// cache is an opt-in feature. `cargo tree -p` resolves features for that package alone, unlike
+/// the workspace-wide metadata above.
+#[test]
+fn the_evaluator_links_hdf5_only_with_its_cache_feature() {
+    let tree = |features: &[&str]| {
+        let mut c = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.current_dir(super::support::workspace()).args(["tree", "--offline", "-p", "cxr-evaluate", "-e", "normal", "--prefix", "none"]).args(features);
+        let out = c.output().expect("cargo tree");
+        assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let plain = tree(&[]);
+    assert!(plain.contains("cxr-data") && !plain.contains("hdf5"), "the default evaluator build pulls HDF5:\n{plain}");
+    assert!(tree(&["--features", "cache"]).contains("hdf5-metno"), "the cache feature should bring HDF5");
 }
 
 #[test]

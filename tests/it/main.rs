@@ -10,6 +10,7 @@ mod e2e;
 mod evaluator;
 mod parity;
 mod phantom;
+mod preprocessing;
 mod real_csv;
 mod resume;
 mod support;

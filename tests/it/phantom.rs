@@ -62,9 +62,7 @@ fn histogram(px: &[f32]) -> Vec<f64> {
 fn logistic_auroc(x: &[Vec<f64>], y: &[bool], train: &[usize], test: &[usize]) -> f64 {
     let d = x[0].len();
     let mean: Vec<f64> = (0..d).map(|j| train.iter().map(|&i| x[i][j]).sum::<f64>() / train.len() as f64).collect();
-    let sd: Vec<f64> = (0..d)
-        .map(|j| (train.iter().map(|&i| (x[i][j] - mean[j]).powi(2)).sum::<f64>() / train.len() as f64).sqrt().max(1e-9))
-        .collect();
+    let sd: Vec<f64> = (0..d).map(|j| (train.iter().map(|&i| (x[i][j] - mean[j]).powi(2)).sum::<f64>() / train.len() as f64).sqrt().max(1e-9)).collect();
     let z = |i: usize| -> Vec<f64> { (0..d).map(|j| (x[i][j] - mean[j]) / sd[j]).collect() };
     let (mut w, mut b) = (vec![0.0; d], 0.0);
     for _ in 0..500 {
@@ -114,34 +112,5 @@ fn histograms_separate_sites_but_not_findings() {
         let a = logistic_auroc(&feats, &y, &train, &test);
         eprintln!("histogram AUROC {f}: {a:.3}");
         assert!(a < 0.7, "{f} is visible in the global histogram (AUROC {a:.3}): findings must be local signs");
-    }
-}
-
-#[test]
-fn training_and_evaluation_preprocess_to_identical_tensors() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let cfg = cxr_data::phantom::PhantomConfig { size: 48, chexpert_train_patients: 6, chexpert_valid_patients: 3, nih_patients: 4, mimic_patients: 3, padchest_patients: 3, vindr_images: 3, brax_patients: 3, ..cxr_data::phantom::PhantomConfig::small(5) };
-    let sum = cxr_data::phantom::generate(&tmp.path().join("p"), &cfg).expect("phantom");
-    let mut sites = vec![(cxr_core::SourceId::Chexpert, sum.chexpert_root.clone(), cxr_data::DatasetSplit::Valid)];
-    for e in &sum.external {
-        sites.push((cxr_core::SourceId::parse(&e.dataset).expect("source"), e.root.clone(), cxr_data::DatasetSplit::All));
-    }
-    for (src, root, split) in &sites {
-        let (src, root, split) = (*src, root, *split);
-        let opts = cxr_data::ReadOptions { frontal_only: true, locate_images: true, ..cxr_data::ReadOptions::default() };
-        let ds = cxr_data::open_dataset(src, root, split, &opts).expect("open");
-        let idx: Vec<usize> = (0..ds.len()).collect();
-        // The evaluator's first read sees the same images without parsing a single label.
-        let manifest = cxr_data::open_dataset(src, root, split, &cxr_data::ReadOptions { manifest_only: true, ..opts.clone() }).expect("manifest");
-        assert_eq!(manifest.image_manifest_hash(), ds.image_manifest_hash(), "{src}");
-        assert_eq!(manifest.records, ds.records, "{src}");
-        assert!(manifest.labels.covered.iter().all(|c| !c) && manifest.labels.rows.iter().all(|r| r.iter().all(|l| *l == cxr_core::Label::Missing)), "{src}");
-        for spec in [cxr_core::PreprocessSpec::default_for(32, 1), cxr_core::PreprocessSpec::default_for(40, 3)] {
-            let labels = cxr_core::SHARED9.to_vec();
-            let train = cxr_train::batches::load_batch(&ds, &idx, &spec, &cxr_core::LabelPolicy::default(), &labels, 0).expect("train path");
-            let card_like = spec;
-            let eval: Vec<f32> = cxr_evaluate::infer::dataset_inputs(&ds).iter().flat_map(|i| cxr_evaluate::infer::prepare(&card_like, i).expect("eval path").1).collect();
-            assert_eq!(train.images, eval, "{src}: training and evaluation tensors differ");
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! command ends with the same weights as a run that was never interrupted, byte for byte. The
 //! config exercises every piece of resumable state: optimizer moments (Adan's gradient
 //! difference included), the schedule (warm-up + cosine, by step), gradient accumulation, LSR
-//! soft labels, dropout's RNG and the data order.
+//! soft labels, dropout's RNG, augmentation draws and the data order.
 
 use super::support::{bin, ok, run, s};
 use serde_json::Value;
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const CONFIG: &str = "[model]\narch = \"resnet18\"\nimage_size = 32\ndropout = 0.2\n[data]\nval_fraction = 0.25\n[label_policy]\nuncertain = \"ones_lsr\"\n\
-[train]\nepochs = 3\nbatch_size = 8\nlr = 0.002\nseed = 5\ngrad_accumulation = 2\n[train.optimizer]\nname = \"adan\"\n[train.schedule]\nname = \"cosine\"\nwarmup_steps = 2\n";
+[train]\nepochs = 3\nbatch_size = 8\nlr = 0.002\nseed = 5\ngrad_accumulation = 2\n[train.optimizer]\nname = \"adan\"\n[train.schedule]\nname = \"cosine\"\nwarmup_steps = 2\n[train.augment]\nhflip = 0.5\n";
 
 fn args<'a>(cfg: &'a Path, root: &'a Path, runs: &'a Path) -> [&'a str; 7] {
     ["run", "--config", s(cfg), "--train-root", s(root), "--runs-dir", s(runs)]

@@ -1,7 +1,9 @@
 //! Turning a dataset into batches of preprocessed images, targets and masks.
 
-use cxr_core::{Finding, Label, LabelPolicy, PreprocessSpec};
-use cxr_data::{DataError, Dataset, preprocess_record};
+use crate::augment::{augment, image_rng};
+use cxr_core::{AugmentConfig, Finding, Label, LabelPolicy, PreprocessSpec};
+use cxr_data::cache::file_blake3;
+use cxr_data::{DataError, Dataset, ImageCache, Record, normalize, prepare_record};
 use rayon::prelude::*;
 
 /// The uniform draw in `[0, 1)` that places an LSR target (U-Ones+LSR, U-Zeros+LSR) within its
@@ -40,17 +42,60 @@ pub struct Batch {
     pub masks: Vec<f32>,
 }
 
+/// Where a batch's images come from and what training does to them: the (completed) spec, an
+/// optional HDF5 cache of the prepared stages, and augmentation with the epoch it is seeded by.
+#[derive(Clone, Copy)]
+pub struct Feed<'a> {
+    /// Preprocessing.
+    pub spec: &'a PreprocessSpec,
+    /// A cache built for `spec` (its cache key checked when opened); images it lacks are decoded.
+    pub cache: Option<&'a ImageCache>,
+    /// Augmentation and the epoch (training batches only).
+    pub augment: Option<(&'a AugmentConfig, u32)>,
+    /// The run seed (LSR draws, augmentation).
+    pub seed: u64,
+}
+
+impl<'a> Feed<'a> {
+    /// Decode every image, no augmentation.
+    #[must_use]
+    pub fn plain(spec: &'a PreprocessSpec, seed: u64) -> Self {
+        Self { spec, cache: None, augment: None, seed }
+    }
+
+    /// One record's model input.
+    ///
+    /// # Errors
+    /// The image, named.
+    pub fn image(&self, record: &Record) -> Result<Vec<f32>, DataError> {
+        // The cache is looked up by the file's content hash, so an edited image is decoded afresh.
+        let cached = match self.cache {
+            Some(c) => c.get(&file_blake3(&record.path)?),
+            None => None,
+        };
+        let prepared = match cached {
+            Some(p) => p?,
+            None => prepare_record(self.spec, record)?,
+        };
+        let mut plane = prepared.to_unit();
+        if let Some((cfg, epoch)) = self.augment {
+            plane = augment(&plane, prepared.size as usize, cfg, &mut image_rng(self.seed, epoch, &record.id));
+        }
+        normalize(self.spec, &plane).map_err(|message| DataError::Image { path: record.path.clone(), message })
+    }
+}
+
 /// Load and preprocess the images at `indices` in parallel (decoding in rayon workers) and
-/// gather their targets (`seed`: the run's, for LSR draws).
+/// gather their targets.
 ///
 /// # Errors
 /// The first image that cannot be read, named.
-pub fn load_batch(ds: &Dataset, indices: &[usize], spec: &PreprocessSpec, policy: &LabelPolicy, labels: &[Finding], seed: u64) -> Result<Batch, DataError> {
-    let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| preprocess_record(spec, &ds.records[i])).collect::<Result<_, _>>()?;
+pub fn load_batch(ds: &Dataset, indices: &[usize], feed: &Feed<'_>, policy: &LabelPolicy, labels: &[Finding]) -> Result<Batch, DataError> {
+    let images: Vec<Vec<f32>> = indices.par_iter().map(|&i| feed.image(&ds.records[i])).collect::<Result<_, _>>()?;
     let mut b = Batch { n: indices.len(), images: Vec::new(), targets: Vec::new(), masks: Vec::new() };
     for (img, &i) in images.into_iter().zip(indices) {
         b.images.extend(img);
-        let (t, m) = targets(policy, labels, &ds.labels.rows[i], &ds.labels.covered, seed, &ds.records[i].id);
+        let (t, m) = targets(policy, labels, &ds.labels.rows[i], &ds.labels.covered, feed.seed, &ds.records[i].id);
         b.targets.extend(t);
         b.masks.extend(m);
     }

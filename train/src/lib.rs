@@ -9,11 +9,13 @@
 //! Must not depend on ONNX Runtime, `cxr-onnx` or `cxr-export`: training never touches ONNX.
 
 pub mod auc_loss;
+pub mod augment;
 pub mod batches;
 pub mod bench;
 pub mod learner;
 pub mod loss;
 pub mod optim;
+pub mod preprocess_fit;
 pub mod provenance;
 pub mod run_dir;
 pub mod schedule;

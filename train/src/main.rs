@@ -32,6 +32,10 @@ enum Command {
         /// the config gives as model.pretrained.
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// An HDF5 cache of the training images (`cxr-data cache build`); it must have been built
+        /// for this run's preprocessing, and images it lacks are decoded.
+        #[arg(long)]
+        cache: Option<PathBuf>,
     },
     /// Forward and forward+backward images/s of one architecture on the CPU backend (synthetic
     /// input, 3 channels); JSON on stdout.
@@ -89,9 +93,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-    ).init();
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
     let cli = Cli::parse();
     match cli.command {
         Command::Models { num_classes, in_chans, json } => {
@@ -184,25 +186,25 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Run { config, train_root, runs_dir, weights } => {
-            match train(&config, &MachineSettings { train_root, runs_dir, weights }) {
-                Ok(o) => {
-                    eprintln!(
-                        "run {} {} (best epoch {}, val macro-AUROC {})",
-                        o.run_id,
-                        if o.already_complete { "was already complete" } else { "finished" },
-                        o.complete.best_epoch,
-                        o.complete.best_val_macro_auroc.map_or_else(|| "undefined".into(), |a| format!("{a:.4}"))
-                    );
-                    println!("{}", o.run_dir.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    let usage = e.chain().any(|c| c.downcast_ref::<cxr_core::ConfigError>().is_some() || c.downcast_ref::<cxr_models::UnknownArch>().is_some() || c.downcast_ref::<cxr_models::InputSizeError>().is_some());
-                    ExitCode::from(if usage { 2 } else { 1 })
-                }
+        Command::Run { config, train_root, runs_dir, weights, cache } => match train(&config, &MachineSettings { train_root, runs_dir, weights, cache }) {
+            Ok(o) => {
+                eprintln!(
+                    "run {} {} (best epoch {}, val macro-AUROC {})",
+                    o.run_id,
+                    if o.already_complete { "was already complete" } else { "finished" },
+                    o.complete.best_epoch,
+                    o.complete.best_val_macro_auroc.map_or_else(|| "undefined".into(), |a| format!("{a:.4}"))
+                );
+                println!("{}", o.run_dir.display());
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                let usage = e
+                    .chain()
+                    .any(|c| c.downcast_ref::<cxr_core::ConfigError>().is_some() || c.downcast_ref::<cxr_models::UnknownArch>().is_some() || c.downcast_ref::<cxr_models::InputSizeError>().is_some());
+                ExitCode::from(if usage { 2 } else { 1 })
+            }
+        },
     }
 }

@@ -29,6 +29,8 @@ pub struct Provenance {
     pub epochs: Vec<EpochTiming>,
     /// Peak resident memory of the process that finished the run (Linux `VmHWM`).
     pub peak_rss_bytes: Option<u64>,
+    /// The HDF5 image cache of the finishing process, and how many image reads it served.
+    pub cache: Option<serde_json::Value>,
 }
 
 /// One epoch's cost, for the study's efficiency table.
@@ -94,6 +96,7 @@ impl Provenance {
             train_seconds: None,
             epochs: Vec::new(),
             peak_rss_bytes: None,
+            cache: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The training loop.
 
-use crate::batches::{Batch, load_batch};
+use crate::batches::{Batch, Feed, load_batch};
 use crate::learner::Learner;
 use crate::loss::masked_bce_with_logits;
 use crate::optim::TrainOptimizer;
@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use cxr_core::{OperatingPoint, OptimizerConfig, RawConfig, ResolvedRun, SourceId, write_atomic, write_json_atomic};
-use cxr_data::{Dataset, DatasetSplit, ReadOptions, Role, open_dataset, role_of};
+use cxr_data::{Dataset, DatasetSplit, ImageCache, ReadOptions, Role, open_dataset, role_of};
 use cxr_metrics::{auroc_masked, macro_mean, youden};
 use cxr_models::{Model, build, check_arch, checkpoint};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,6 +28,8 @@ pub struct MachineSettings {
     pub runs_dir: PathBuf,
     /// The reference weights file `model.pretrained` names by SHA-256.
     pub weights: Option<PathBuf>,
+    /// An HDF5 cache of the training images, built for the run's preprocessing.
+    pub cache: Option<PathBuf>,
 }
 
 /// What `train` did.
@@ -51,7 +53,7 @@ fn to_tensor(b: &Batch, c: usize, s: usize, k: usize, device: &Device) -> (Tenso
 }
 
 /// Validation pass: mean masked loss and per-label probabilities.
-fn predict(model: &Model, ds: &Dataset, run: &ResolvedRun, bs: usize) -> anyhow::Result<(f64, Vec<Vec<f64>>)> {
+fn predict(model: &Model, ds: &Dataset, run: &ResolvedRun, cache: Option<&ImageCache>, bs: usize) -> anyhow::Result<(f64, Vec<Vec<f64>>)> {
     let device = Device::flex();
     let m = model.valid();
     let (c, s, k) = (run.preprocess.channels as usize, run.preprocess.size as usize, run.labels.len());
@@ -59,7 +61,7 @@ fn predict(model: &Model, ds: &Dataset, run: &ResolvedRun, bs: usize) -> anyhow:
     let (mut loss_sum, mut n) = (0.0, 0usize);
     let idx: Vec<usize> = (0..ds.len()).collect();
     for chunk in idx.chunks(bs) {
-        let b = load_batch(ds, chunk, &run.preprocess, &run.label_policy, &run.labels, run.train.seed)?;
+        let b = load_batch(ds, chunk, &Feed { cache, ..Feed::plain(&run.preprocess, run.train.seed) }, &run.label_policy, &run.labels)?;
         let (x, y, mask) = to_tensor(&b, c, s, k, &device);
         let logits = m.forward(x);
         let l: f32 = masked_bce_with_logits(logits.clone(), y, mask).into_scalar();
@@ -99,14 +101,25 @@ fn epoch_seed(seed: u64, epoch: u32) -> u64 {
 /// `bn_batches` training batches in training mode, as the schedule_free README asks; for every
 /// other rule, the model itself.
 #[allow(clippy::too_many_arguments)]
-fn evaluation_weights(model: &Model, optim: &TrainOptimizer, run: &ResolvedRun, ds: &Dataset, order: &[usize], c: usize, s: usize, k: usize, device: &Device) -> anyhow::Result<Model> {
+fn evaluation_weights(
+    model: &Model,
+    optim: &TrainOptimizer,
+    run: &ResolvedRun,
+    ds: &Dataset,
+    cache: Option<&ImageCache>,
+    order: &[usize],
+    c: usize,
+    s: usize,
+    k: usize,
+    device: &Device,
+) -> anyhow::Result<Model> {
     let OptimizerConfig::ScheduleFreeAdamw { bn_batches, .. } = run.train.optimizer else {
         return Ok(model.clone());
     };
     // A copy with its own running-statistics cells, so recomputing them leaves y's alone.
     let x = optim.averaged(model.valid().train());
     for chunk in order.chunks(run.train.batch_size as usize).take(bn_batches as usize) {
-        let b = load_batch(ds, chunk, &run.preprocess, &run.label_policy, &run.labels, run.train.seed)?;
+        let b = load_batch(ds, chunk, &Feed { cache, ..Feed::plain(&run.preprocess, run.train.seed) }, &run.label_policy, &run.labels)?;
         let (images, _, _) = to_tensor(&b, c, s, k, device);
         drop(x.forward(images));
     }
@@ -208,6 +221,14 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
             "excluded": full.excluded.len(), "excluded_items": full.excluded,
         }),
     )?;
+    // The spec every image below goes through, completed from the training set where it learns
+    // something (histogram landmarks); `resolved.json` keeps the spec as configured.
+    let mut run = run;
+    run.preprocess = crate::preprocess_fit::complete_spec(&run.preprocess, &train_ds, &dir)?;
+    let cache = match &machine.cache {
+        Some(p) => Some(ImageCache::open(p, &run.preprocess)?),
+        None => None,
+    };
     let mut prov = Provenance::collect("cxr-train");
     if !dir.file("provenance.json").is_file() {
         write_json_atomic(&dir.file("provenance.json"), &prov)?;
@@ -252,7 +273,21 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
         for group in batches.chunks(accumulation) {
             let micro = group
                 .iter()
-                .map(|chunk| Ok(to_tensor(&load_batch(&train_ds, chunk, &run.preprocess, &run.label_policy, &run.labels, run.train.seed)?, c, s, k, &device)))
+                .map(|chunk| {
+                    Ok(to_tensor(
+                        &load_batch(
+                            &train_ds,
+                            chunk,
+                            &Feed { cache: cache.as_ref(), augment: run.train.augment.as_ref().map(|a| (a, epoch)), ..Feed::plain(&run.preprocess, run.train.seed) },
+                            &run.label_policy,
+                            &run.labels,
+                        )?,
+                        c,
+                        s,
+                        k,
+                        &device,
+                    ))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let (losses, used) = learner.step(&micro, At { step, total_steps, epoch: epoch - 1 }).map_err(|e| {
                 let first = seen + group[..e.micro_batch].iter().map(|c| c.len()).sum::<usize>();
@@ -279,8 +314,8 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
         let seconds = e0.elapsed().as_secs_f64();
         // The weights to validate and checkpoint: Schedule-Free's averaged point with BatchNorm
         // statistics recomputed there, every other rule's current weights.
-        let eval_model = evaluation_weights(&learner.model, &learner.optim, &run, &train_ds, &order, c, s, k, &device)?;
-        let (val_loss, probs) = predict(&eval_model, &val_ds, &run, bs.max(32))?;
+        let eval_model = evaluation_weights(&learner.model, &learner.optim, &run, &train_ds, cache.as_ref(), &order, c, s, k, &device)?;
+        let (val_loss, probs) = predict(&eval_model, &val_ds, &run, cache.as_ref(), bs.max(32))?;
         let au = aurocs(&run, &val_ds, &probs);
         let macro_auc = macro_mean(&au);
         let better = match (macro_auc, state.best_score) {
@@ -347,13 +382,14 @@ pub fn train(config_path: &Path, machine: &MachineSettings) -> anyhow::Result<Ou
     let best_bytes = fs_err::read(dir.file(&format!("best-epoch-{best:04}.bpk")))?;
     let mut best_model = build(&run.model.arch, k, c, run.model.dropout, &Device::flex())?;
     checkpoint::load_bytes(&mut best_model, best_bytes.clone())?;
-    let (_, probs) = predict(&best_model, &val_ds, &run, bs.max(32))?;
+    let (_, probs) = predict(&best_model, &val_ds, &run, cache.as_ref(), bs.max(32))?;
     write_json_atomic(&dir.file("operating_points.json"), &operating_points(&run, &val_ds, &probs))?;
     let checkpoint_blake3 = save_bytes(&dir.file("checkpoint.bpk"), &best_bytes)?;
     prov.finished_unix = Some(now_unix());
     prov.train_seconds = Some(t0.elapsed().as_secs_f64());
     prov.epochs = EpochTiming::from_log(&dir.file("train_log.jsonl"))?;
     prov.peak_rss_bytes = peak_rss_bytes();
+    prov.cache = cache.as_ref().zip(machine.cache.as_ref()).map(|(c, p)| serde_json::json!({"path": p, "cache_key": run.preprocess.cache_key(), "images": c.len(), "reads_served": c.hits()}));
     write_json_atomic(&dir.file("provenance.json"), &prov)?;
     let complete = TrainComplete { run_id: run_id.clone(), best_epoch: best, best_val_macro_auroc: state.best_score, checkpoint_blake3, epochs_run: state.epochs_done };
     write_json_atomic(&dir.file("train_complete.json"), &complete)?;
