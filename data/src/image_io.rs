@@ -73,6 +73,20 @@ pub(crate) fn decode_raster(path: &Path) -> Result<Option<image::DynamicImage>, 
     Ok(Some(img))
 }
 
+/// The module's 16-bit rule, in one place for the float and the integer decoders: the top value
+/// `2^bits − 1` for the bits stored (9–16; 16 when unknown), or an error naming the first sample
+/// above it.
+pub(crate) fn sixteen_bit_max(raw: &[u16], bits_stored: Option<u8>) -> Result<u32, String> {
+    let bits = bits_stored.filter(|b| (9..=16).contains(b)).unwrap_or(16);
+    let max = (1u32 << bits) - 1;
+    if max < 65535
+        && let Some(bad) = raw.iter().find(|&&v| u32::from(v) > max)
+    {
+        return Err(format!("16-bit sample {bad} exceeds {max}, the range of the {bits} bits stored"));
+    }
+    Ok(max)
+}
+
 pub(crate) fn from_dynamic(img: &image::DynamicImage, bits_stored: Option<u8>) -> Result<GrayImage, String> {
     use image::DynamicImage as D;
     let (width, height) = (img.width(), img.height());
@@ -80,11 +94,7 @@ pub(crate) fn from_dynamic(img: &image::DynamicImage, bits_stored: Option<u8>) -
         return Err("empty image".into());
     }
     let sixteen = |raw: &[u16]| -> Result<Vec<f32>, String> {
-        let bits = bits_stored.filter(|b| (9..=16).contains(b)).unwrap_or(16);
-        let max = (1u32 << bits) - 1;
-        if let Some(bad) = raw.iter().find(|&&v| u32::from(v) > max) {
-            return Err(format!("16-bit sample {bad} exceeds {max}, the range of the {bits} bits stored"));
-        }
+        let max = sixteen_bit_max(raw, bits_stored)?;
         Ok(raw.iter().map(|&v| (f64::from(v) / f64::from(max)) as f32).collect())
     };
     let (pixels, bit_depth): (Vec<f32>, u8) = match img {

@@ -187,15 +187,32 @@ fn training_from_reference_weights() {
     assert_eq!(report["stem_summed_to_one_channel"], "conv1.weight");
 }
 
+/// A tiny phantom training site, a runs folder, and `cxr-train run` with the test config plus
+/// `extra` TOML.
+struct TrainingFixture {
+    tmp: tempfile::TempDir,
+    root: std::path::PathBuf,
+    runs: std::path::PathBuf,
+}
+
+impl TrainingFixture {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tiny_phantom(&tmp.path().join("p"));
+        let runs = tmp.path().join("runs");
+        Self { tmp, root, runs }
+    }
+
+    fn train(&self, extra: &str) -> std::process::Output {
+        let cfg = write_config(self.tmp.path(), "resnet18", extra);
+        run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&self.root), "--runs-dir", s(&self.runs)])
+    }
+}
+
 #[test]
 fn preprocessing_specs() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let root = tiny_phantom(&tmp.path().join("p"));
-    let runs = tmp.path().join("runs");
-    let train = |extra: &str| {
-        let cfg = write_config(tmp.path(), "resnet18", extra);
-        run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)])
-    };
+    let t = TrainingFixture::new();
+    let (runs, train) = (&t.runs, |extra: &str| t.train(extra));
     // An unknown strategy: a usage error listing the valid ones.
     let o = train("[preprocess]\nstrategy = \"sharpen\"\n");
     assert_eq!(o.status.code(), Some(2));
@@ -218,13 +235,9 @@ fn preprocessing_specs() {
 
 #[test]
 fn training_axes() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let root = tiny_phantom(&tmp.path().join("p"));
-    let runs = tmp.path().join("runs");
-    let train = |extra: &str| {
-        let cfg = write_config(tmp.path(), "resnet18", extra);
-        run("cxr-train", &["run", "--config", s(&cfg), "--train-root", s(&root), "--runs-dir", s(&runs)])
-    };
+    let t = TrainingFixture::new();
+    let (root, runs, train) = (&t.root, &t.runs, |extra: &str| t.train(extra));
+    let tmp = &t.tmp;
     // An unknown optimizer or loss: a usage error listing the valid names.
     let o = train("[train.optimizer]\nname = \"adamx\"\n");
     assert_eq!(o.status.code(), Some(2));

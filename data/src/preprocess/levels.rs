@@ -77,13 +77,9 @@ impl LevelImage {
 
 /// 16-bit samples scaled to `0..=65535` by the bits stored (see [`crate::load_gray_hinted`]).
 fn scale_sixteen(raw: Vec<u16>, bits_stored: Option<u8>) -> Result<Vec<u16>, String> {
-    let bits = bits_stored.filter(|b| (9..=16).contains(b)).unwrap_or(16);
-    let max = (1u32 << bits) - 1;
+    let max = crate::image_io::sixteen_bit_max(&raw, bits_stored)?;
     if max == 65535 {
-        return Ok(raw); // every sample fits
-    }
-    if let Some(bad) = raw.iter().find(|&&v| u32::from(v) > max) {
-        return Err(format!("16-bit sample {bad} exceeds {max}, the range of the {bits} bits stored"));
+        return Ok(raw);
     }
     Ok(raw.iter().map(|&v| ((u32::from(v) * 65535 + max / 2) / max) as u16).collect())
 }
